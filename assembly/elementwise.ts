@@ -1,0 +1,395 @@
+// Element-wise losses (BCE, focal): one pass for the sum (and optional
+// per-element terms) with input ranges folded in; one pass for the gradient.
+import { BLOCK, addF64, foldRange, hmax, hmin, hsum64 } from "./simd";
+import { exp1, exp4, log1, log4, sigmoid1, sigmoid4, softplusNeg1, softplusNeg4 } from "./math";
+
+export const FLAG_LOGITS: i32 = 1;
+export const FLAG_IGNORE: i32 = 8;
+export const FLAG_WEIGHT: i32 = 16; // per-pixel weight tensor at w
+export const FLAG_POS_WEIGHT: i32 = 32; // per-pixel posWeight tensor at pw
+export const FLAG_ADD_EPS: i32 = 64; // tf.keras 2: ε added inside the logs after the clip
+export const FLAG_STANDARD: i32 = 128; // focal: Lin et al. form instead of the seed's
+export const FLAG_NO_ALPHA: i32 = 256; // focal standard: no α_t factor
+
+/** f64 slots per segment: Σ loss, kept count. */
+export const ELEMENTWISE_SLOTS: i32 = 2;
+
+// ---------------------------------------------------------------- BCE value
+
+// @ts-ignore: decorator
+@inline function bce4(t: v128, x: v128, pw: v128, flags: i32, eps: v128, hi: v128): v128 {
+  const one = f32x4.splat(1);
+  if (flags & FLAG_LOGITS) {
+    // (1−t)·x + (1 + (pw−1)·t)·(ln(1+e^−|x|) + max(−x, 0))
+    const sp = f32x4.add(softplusNeg4(x), f32x4.max(f32x4.neg(x), f32x4.splat(0)));
+    const c = f32x4.add(one, f32x4.mul(f32x4.sub(pw, one), t));
+    return f32x4.add(f32x4.mul(f32x4.sub(one, t), x), f32x4.mul(c, sp));
+  }
+  const pc = f32x4.min(f32x4.max(x, eps), hi);
+  let a = pc, b = f32x4.sub(one, pc);
+  if (flags & FLAG_ADD_EPS) {
+    a = f32x4.add(a, eps);
+    b = f32x4.add(b, eps);
+  }
+  const u = f32x4.sub(one, t);
+  if (v128.any_true(f32x4.ne(f32x4.mul(t, u), f32x4.splat(0)))) {
+    // soft targets: both logs
+    return f32x4.neg(f32x4.add(f32x4.mul(f32x4.mul(pw, t), log4(a)), f32x4.mul(u, log4(b))));
+  }
+  // hard targets: one log per element
+  const pos = f32x4.gt(t, f32x4.splat(0.5));
+  return f32x4.neg(f32x4.mul(v128.bitselect(pw, one, pos), log4(v128.bitselect(a, b, pos))));
+}
+
+// @ts-ignore: decorator
+@inline function bce1(t: f32, x: f32, pw: f32, flags: i32, eps: f32, hi: f32): f32 {
+  if (flags & FLAG_LOGITS) {
+    return (<f32>1 - t) * x + (1 + (pw - 1) * t) * (softplusNeg1(x) + max(-x, <f32>0));
+  }
+  const pc = min(max(x, eps), hi);
+  let a = pc, b = <f32>1 - pc;
+  if (flags & FLAG_ADD_EPS) {
+    a += eps;
+    b += eps;
+  }
+  if (t == 0) return -log1(b);
+  if (t == 1) return -pw * log1(a);
+  return -(pw * t * log1(a) + (<f32>1 - t) * log1(b));
+}
+
+/** ∂ℓ/∂p (∂ℓ/∂x with logits) of bce4's ℓ; zero outside the clip, as TF's clip. */
+// @ts-ignore: decorator
+@inline function bceGrad4(t: v128, x: v128, pw: v128, flags: i32, eps: v128, hi: v128): v128 {
+  // written as (p − t) − (pw − 1)·t·(1 − p) [+ ε(1 − 2t)] over the denominator,
+  // so that p ≈ t does not cancel two large terms
+  const one = f32x4.splat(1);
+  const pw1 = f32x4.sub(pw, one);
+  if (flags & FLAG_LOGITS) {
+    const s = sigmoid4(x);
+    return f32x4.sub(f32x4.sub(s, t), f32x4.mul(f32x4.mul(pw1, t), sigmoid4(f32x4.neg(x))));
+  }
+  const inside = v128.and(f32x4.ge(x, eps), f32x4.le(x, hi));
+  let a = x, b = f32x4.sub(one, x);
+  let num = f32x4.sub(f32x4.sub(x, t), f32x4.mul(f32x4.mul(pw1, t), b));
+  if (flags & FLAG_ADD_EPS) {
+    num = f32x4.add(num, f32x4.mul(eps, f32x4.sub(one, f32x4.add(t, t))));
+    a = f32x4.add(a, eps);
+    b = f32x4.add(b, eps);
+  }
+  return v128.and(f32x4.div(num, f32x4.mul(a, b)), inside);
+}
+
+// @ts-ignore: decorator
+@inline function bceGrad1(t: f32, x: f32, pw: f32, flags: i32, eps: f32, hi: f32): f32 {
+  if (flags & FLAG_LOGITS) return (sigmoid1(x) - t) - (pw - 1) * t * sigmoid1(-x);
+  if (!(x >= eps && x <= hi)) return 0;
+  let a = x, b = <f32>1 - x;
+  let num = (x - t) - (pw - 1) * t * b;
+  if (flags & FLAG_ADD_EPS) {
+    num += eps * (<f32>1 - 2 * t);
+    a += eps;
+    b += eps;
+  }
+  return num / (a * b);
+}
+
+// -------------------------------------------------------------- focal value
+
+// The seed form, per element: with q = clip(p) where t = 1, 1 − clip(p) where
+// t = 0, and b = 1 − q, ℓ = −coef·b^γ·ln q + (the clipped placeholder of the
+// other branch); coef = α (t = 1) or 1 − α (t = 0). Soft t: both placeholders.
+// `c1` is the placeholder of t ≠ 1 (pt1 = 0.999), `c0` that of t ≠ 0 (pt0 = 1e-3).
+
+// @ts-ignore: decorator
+@inline function powPos4(b: v128, gamma: v128): v128 {
+  // b^γ for b ≥ 0; 0^γ = 0 for γ > 0 and 1 for γ = 0
+  const r = exp4(f32x4.mul(gamma, log4(b)));
+  const zero = f32x4.splat(0);
+  return v128.bitselect(r, v128.and(f32x4.splat(1), f32x4.eq(gamma, zero)), f32x4.gt(b, zero));
+}
+
+// @ts-ignore: decorator
+@inline function powPos1(b: f32, gamma: f32): f32 {
+  return b > 0 ? exp1(gamma * log1(b)) : gamma == 0 ? 1 : 0;
+}
+
+// @ts-ignore: decorator
+@inline function focal4(
+  t: v128, x: v128, flags: i32, alpha: v128, gamma: v128, eps: v128, hi: v128, c0: v128, c1: v128,
+): v128 {
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  const p = flags & FLAG_LOGITS ? sigmoid4(x) : x;
+  if (flags & FLAG_STANDARD) {
+    const l = bce4(t, x, one, flags, eps, hi);
+    const pt = f32x4.add(f32x4.mul(p, t), f32x4.mul(f32x4.sub(one, p), f32x4.sub(one, t)));
+    let r = f32x4.mul(l, powPos4(f32x4.max(f32x4.sub(one, pt), zero), gamma));
+    if (!(flags & FLAG_NO_ALPHA)) {
+      r = f32x4.mul(r, f32x4.add(f32x4.mul(alpha, t), f32x4.mul(f32x4.sub(one, alpha), f32x4.sub(one, t))));
+    }
+    return r;
+  }
+  const is1 = f32x4.eq(t, one), is0 = f32x4.eq(t, zero);
+  const pc = f32x4.min(f32x4.max(p, f32x4.splat(1e-3)), f32x4.splat(0.999));
+  const q = v128.bitselect(pc, f32x4.sub(one, pc), is1);
+  const b = v128.bitselect(f32x4.sub(one, pc), pc, is1);
+  const coef = flags & FLAG_NO_ALPHA ? one : v128.bitselect(alpha, f32x4.sub(one, alpha), is1);
+  const main = f32x4.neg(f32x4.mul(f32x4.mul(coef, exp4(f32x4.mul(gamma, log4(b)))), log4(q)));
+  const hard = v128.or(is1, is0);
+  const placeholder = v128.bitselect(c0, v128.bitselect(c1, f32x4.add(c0, c1), is0), is1);
+  return f32x4.add(v128.and(main, hard), placeholder);
+}
+
+// @ts-ignore: decorator
+@inline function focal1(t: f32, x: f32, flags: i32, alpha: f32, gamma: f32, eps: f32, hi: f32, c0: f32, c1: f32): f32 {
+  const p = flags & FLAG_LOGITS ? sigmoid1(x) : x;
+  if (flags & FLAG_STANDARD) {
+    const l = bce1(t, x, 1, flags, eps, hi);
+    const pt = p * t + (<f32>1 - p) * (<f32>1 - t);
+    let r = l * powPos1(max(<f32>1 - pt, <f32>0), gamma);
+    if (!(flags & FLAG_NO_ALPHA)) r *= alpha * t + (<f32>1 - alpha) * (<f32>1 - t);
+    return r;
+  }
+  if (t != 0 && t != 1) return c0 + c1;
+  const pc = min(max(p, <f32>1e-3), <f32>0.999);
+  const q = t == 1 ? pc : <f32>1 - pc;
+  const b = t == 1 ? <f32>1 - pc : pc;
+  const coef: f32 = flags & FLAG_NO_ALPHA ? 1 : t == 1 ? alpha : <f32>1 - alpha;
+  return -coef * exp1(gamma * log1(b)) * log1(q) + (t == 1 ? c0 : c1);
+}
+
+// @ts-ignore: decorator
+@inline function focalGrad4(t: v128, x: v128, flags: i32, alpha: v128, gamma: v128, eps: v128, hi: v128): v128 {
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  const logits = (flags & FLAG_LOGITS) != 0;
+  const p = logits ? sigmoid4(x) : x;
+  const dpdx = logits ? f32x4.mul(p, f32x4.sub(one, p)) : one;
+  if (flags & FLAG_STANDARD) {
+    // ℓ = α_t·bce·m, m = (1 − p_t)^γ; ∂m/∂p = −γ·m/(1 − p_t)·(2t − 1)
+    const l = bce4(t, x, one, flags, eps, hi);
+    const dl = bceGrad4(t, x, one, flags, eps, hi); // w.r.t. x when logits
+    const pt = f32x4.add(f32x4.mul(p, t), f32x4.mul(f32x4.sub(one, p), f32x4.sub(one, t)));
+    const u = f32x4.max(f32x4.sub(one, pt), zero);
+    const m = powPos4(u, gamma);
+    const upos = f32x4.gt(u, zero);
+    const safeU = v128.bitselect(u, one, upos);
+    const dm = v128.and(f32x4.neg(f32x4.mul(f32x4.div(f32x4.mul(gamma, m), safeU), f32x4.sub(f32x4.add(t, t), one))), upos);
+    let r = f32x4.add(f32x4.mul(dl, m), f32x4.mul(f32x4.mul(l, dm), dpdx));
+    if (!(flags & FLAG_NO_ALPHA)) {
+      r = f32x4.mul(r, f32x4.add(f32x4.mul(alpha, t), f32x4.mul(f32x4.sub(one, alpha), f32x4.sub(one, t))));
+    }
+    return r;
+  }
+  // seed: ∂ℓ/∂p = −sgn·coef·b^γ·(1/q − γ·ln q / b) inside the clip, sgn = ±1 for t = 1 / 0
+  const is1 = f32x4.eq(t, one), is0 = f32x4.eq(t, zero);
+  const lo = f32x4.splat(1e-3), up = f32x4.splat(0.999);
+  const inside = v128.and(v128.and(f32x4.ge(p, lo), f32x4.le(p, up)), v128.or(is1, is0));
+  const pc = f32x4.min(f32x4.max(p, lo), up);
+  const q = v128.bitselect(pc, f32x4.sub(one, pc), is1);
+  const b = v128.bitselect(f32x4.sub(one, pc), pc, is1);
+  const a1 = flags & FLAG_NO_ALPHA ? one : alpha;
+  const a0 = flags & FLAG_NO_ALPHA ? one : f32x4.sub(one, alpha);
+  const coef = v128.bitselect(f32x4.neg(a1), a0, is1);
+  const bg = exp4(f32x4.mul(gamma, log4(b)));
+  const inner = f32x4.sub(f32x4.div(one, q), f32x4.div(f32x4.mul(gamma, log4(q)), b));
+  return v128.and(f32x4.mul(f32x4.mul(f32x4.mul(coef, bg), inner), dpdx), inside);
+}
+
+// @ts-ignore: decorator
+@inline function focalGrad1(t: f32, x: f32, flags: i32, alpha: f32, gamma: f32, eps: f32, hi: f32): f32 {
+  const logits = (flags & FLAG_LOGITS) != 0;
+  const p = logits ? sigmoid1(x) : x;
+  const dpdx: f32 = logits ? p * (<f32>1 - p) : 1;
+  if (flags & FLAG_STANDARD) {
+    const l = bce1(t, x, 1, flags, eps, hi);
+    const dl = bceGrad1(t, x, 1, flags, eps, hi);
+    const u = max(<f32>1 - (p * t + (<f32>1 - p) * (<f32>1 - t)), <f32>0);
+    const m = powPos1(u, gamma);
+    const dm: f32 = u > 0 ? (-gamma * m / u) * (2 * t - 1) : 0;
+    let r = dl * m + l * dm * dpdx;
+    if (!(flags & FLAG_NO_ALPHA)) r *= alpha * t + (<f32>1 - alpha) * (<f32>1 - t);
+    return r;
+  }
+  if ((t != 0 && t != 1) || !(p >= <f32>1e-3 && p <= <f32>0.999)) return 0;
+  const q = t == 1 ? p : <f32>1 - p;
+  const b = t == 1 ? <f32>1 - p : p;
+  const coef: f32 = flags & FLAG_NO_ALPHA ? (t == 1 ? -1 : 1) : t == 1 ? -alpha : <f32>1 - alpha;
+  return coef * exp1(gamma * log1(b)) * (1 / q - (gamma * log1(q)) / b) * dpdx;
+}
+
+// ------------------------------------------------------------------ passes
+
+// @ts-ignore: decorator
+@inline function loadOr4(ptr: usize, off: usize, fallback: v128): v128 {
+  return ptr ? v128.load(ptr + off) : fallback;
+}
+
+// @ts-ignore: decorator
+@inline function loadOr1(ptr: usize, off: usize, fallback: f32): f32 {
+  return ptr ? load<f32>(ptr + off) : fallback;
+}
+
+/**
+ * The sums pass of BCE (kind 0) or focal (kind 1) over `count` elements in
+ * segments of `segLen`: adds (Σ loss, kept count) per segment into acc, writes
+ * the per-element loss to `terms` when non-zero, and folds the ranges of t
+ * (kept elements), x, w and pw into stats (8 f32: t, p, w, pw as [lo, hi]).
+ * `sm` is the label smoothing σ (t ← t(1−σ) + σ/2), `a`/`g` focal's α and γ,
+ * `c0`/`c1` the seed focal's placeholders, `posWeight` the scalar posWeight.
+ */
+export function elementwiseSums(
+  kind: i32, t: usize, p: usize, w: usize, pw: usize, count: i32, segLen: i32, acc: usize, stats: usize, terms: usize,
+  flags: i32, eps: f32, hi: f32, sm: f32, ign: f32, posWeight: f32, a: f32, g: f32, c0: f32, c1: f32,
+): void {
+  const ignore = (flags & FLAG_IGNORE) != 0;
+  const useW = (flags & FLAG_WEIGHT) != 0 ? w : 0;
+  const usePw = (flags & FLAG_POS_WEIGHT) != 0 ? pw : 0;
+  for (let start = 0; start < count; start += segLen) {
+    const n = min(segLen, count - start);
+    const base = (<usize>start) << 2;
+    let sL: f64 = 0, sN: f64 = 0;
+    let tLo: f32 = Infinity, tHi: f32 = -Infinity, pLo: f32 = Infinity, pHi: f32 = -Infinity;
+    let wLo: f32 = Infinity, wHi: f32 = -Infinity, qLo: f32 = Infinity, qHi: f32 = -Infinity;
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      const nv = n >> 2;
+      const one = f32x4.splat(1), zero = f32x4.splat(0);
+      const epsV = f32x4.splat(eps), hiV = f32x4.splat(hi), ignV = f32x4.splat(ign);
+      const keepS = f32x4.splat(<f32>1 - sm), addS = f32x4.splat(sm * 0.5), pwS = f32x4.splat(posWeight);
+      const aV = f32x4.splat(a), gV = f32x4.splat(g), c0V = f32x4.splat(c0), c1V = f32x4.splat(c1);
+      let tMin = f32x4.splat(Infinity), tMax = f32x4.splat(-Infinity);
+      let pMin = tMin, pMax = tMax, wMin = tMin, wMax = tMax, qMin = tMin, qMax = tMax;
+      let v = 0;
+      while (v < nv) {
+        const end = min(v + BLOCK, nv);
+        let aL = zero, aN = zero;
+        for (; v < end; v++) {
+          const off = base + ((<usize>v) << 4);
+          let tv = v128.load(t + off);
+          const xv = v128.load(p + off);
+          pMin = f32x4.min(pMin, xv);
+          pMax = f32x4.max(pMax, xv);
+          let keep = f32x4.eq(zero, zero);
+          if (ignore) {
+            keep = f32x4.ne(tv, ignV);
+            tv = v128.and(tv, keep);
+            aN = f32x4.add(aN, v128.and(one, keep));
+          }
+          tMin = f32x4.min(tMin, tv);
+          tMax = f32x4.max(tMax, tv);
+          let l: v128;
+          if (kind == 0) {
+            const ts = f32x4.add(f32x4.mul(tv, keepS), addS);
+            const pwv = loadOr4(usePw, off, pwS);
+            if (usePw) {
+              qMin = f32x4.min(qMin, pwv);
+              qMax = f32x4.max(qMax, pwv);
+            }
+            l = bce4(ts, xv, pwv, flags, epsV, hiV);
+          } else {
+            l = focal4(tv, xv, flags, aV, gV, epsV, hiV, c0V, c1V);
+          }
+          if (useW) {
+            const wv = v128.load(useW + off);
+            wMin = f32x4.min(wMin, wv);
+            wMax = f32x4.max(wMax, wv);
+            l = f32x4.mul(l, wv);
+          }
+          if (ignore) l = v128.and(l, keep);
+          if (terms) v128.store(terms + off, l);
+          aL = f32x4.add(aL, l);
+        }
+        sL += hsum64(aL);
+        if (ignore) sN += hsum64(aN);
+      }
+      tLo = hmin(tMin); tHi = hmax(tMax); pLo = hmin(pMin); pHi = hmax(pMax);
+      wLo = hmin(wMin); wHi = hmax(wMax); qLo = hmin(qMin); qHi = hmax(qMax);
+      i = nv << 2;
+    }
+    for (; i < n; i++) {
+      const off = base + ((<usize>i) << 2);
+      const tv = load<f32>(t + off);
+      const xv = load<f32>(p + off);
+      pLo = min(pLo, xv);
+      pHi = max(pHi, xv);
+      const pwv = loadOr1(usePw, off, posWeight);
+      if (usePw) {
+        qLo = min(qLo, pwv);
+        qHi = max(qHi, pwv);
+      }
+      const wv = loadOr1(useW, off, 1);
+      if (useW) {
+        wLo = min(wLo, wv);
+        wHi = max(wHi, wv);
+      }
+      if (ignore && tv == ign) {
+        if (terms) store<f32>(terms + off, 0);
+        continue;
+      }
+      if (ignore) sN += 1;
+      tLo = min(tLo, tv);
+      tHi = max(tHi, tv);
+      let l: f32 = kind == 0
+        ? bce1(tv * (<f32>1 - sm) + sm * 0.5, xv, pwv, flags, eps, hi)
+        : focal1(tv, xv, flags, a, g, eps, hi, c0, c1);
+      l *= wv;
+      if (terms) store<f32>(terms + off, l);
+      sL += <f64>l;
+    }
+    if (!ignore) sN = <f64>n;
+    addF64(acc, sL);
+    addF64(acc + 8, sN);
+    acc += ELEMENTWISE_SLOTS << 3;
+    foldRange(stats, tLo, tHi);
+    foldRange(stats + 8, pLo, pHi);
+    foldRange(stats + 16, wLo, wHi);
+    foldRange(stats + 24, qLo, qHi);
+  }
+}
+
+/**
+ * The gradient pass of BCE (kind 0) or focal (kind 1): writes (or adds, with
+ * `accumulate`) scale·w·∂ℓ/∂p over `count` elements; ignored elements get 0.
+ */
+export function elementwiseGrad(
+  kind: i32, g: usize, t: usize, p: usize, w: usize, pw: usize, count: i32,
+  flags: i32, eps: f32, hi: f32, sm: f32, ign: f32, posWeight: f32, a: f32, gam: f32, scale: f32, accumulate: i32,
+): void {
+  const ignore = (flags & FLAG_IGNORE) != 0;
+  const useW = (flags & FLAG_WEIGHT) != 0 ? w : 0;
+  const usePw = (flags & FLAG_POS_WEIGHT) != 0 ? pw : 0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const nv = count >> 2;
+    const epsV = f32x4.splat(eps), hiV = f32x4.splat(hi), ignV = f32x4.splat(ign);
+    const keepS = f32x4.splat(<f32>1 - sm), addS = f32x4.splat(sm * 0.5), pwS = f32x4.splat(posWeight);
+    const aV = f32x4.splat(a), gV = f32x4.splat(gam), scaleV = f32x4.splat(scale);
+    for (let v = 0; v < nv; v++) {
+      const off = (<usize>v) << 4;
+      const tv = v128.load(t + off);
+      const xv = v128.load(p + off);
+      let d = kind == 0
+        ? bceGrad4(f32x4.add(f32x4.mul(tv, keepS), addS), xv, loadOr4(usePw, off, pwS), flags, epsV, hiV)
+        : focalGrad4(tv, xv, flags, aV, gV, epsV, hiV);
+      d = f32x4.mul(d, scaleV);
+      if (useW) d = f32x4.mul(d, v128.load(useW + off));
+      if (ignore) d = v128.and(d, f32x4.ne(tv, ignV));
+      if (accumulate) d = f32x4.add(d, v128.load(g + off));
+      v128.store(g + off, d);
+    }
+    i = nv << 2;
+  }
+  for (; i < count; i++) {
+    const off = (<usize>i) << 2;
+    const tv = load<f32>(t + off);
+    const xv = load<f32>(p + off);
+    let d: f32 = kind == 0
+      ? bceGrad1(tv * (<f32>1 - sm) + sm * 0.5, xv, loadOr1(usePw, off, posWeight), flags, eps, hi)
+      : focalGrad1(tv, xv, flags, a, gam, eps, hi);
+    d *= scale * loadOr1(useW, off, 1);
+    if (ignore && tv == ign) d = 0;
+    if (accumulate) d += load<f32>(g + off);
+    store<f32>(g + off, d);
+  }
+}

@@ -1,0 +1,42 @@
+// The seed's sums of losses: bce + Dice, bce − ln Dice, focalWeight·focal − ln Dice.
+// Each part runs its own fused pass; the gradients add into one buffer.
+import { fail } from "../errors";
+import { checkOptions, resolve } from "../options";
+import { reduceTerms } from "./common";
+import { elementwiseGradInto, elementwiseTerms, reduceSum } from "./elementwise";
+import { regionGradInto, regionTerms } from "./region";
+import type { Runtime } from "../wasm";
+
+export type Combined = "bceDice" | "bceLogDice" | "focalDice";
+
+export function combinedLoss(
+  rt: Runtime,
+  fn: Combined,
+  target: unknown,
+  pred: unknown,
+  opts: unknown,
+  withGrad: boolean,
+): { loss: number; grad: Float32Array | null } {
+  const first = fn === "focalDice" ? "focal" : "bce";
+  const checked = checkOptions(withGrad ? `${fn}Grad` : fn, opts, [first, "dice"], fn === "focalDice" ? ["focalWeight"] : []);
+  if (checked.reduction === "none") {
+    fail("E_OPTION", "opts.reduction", `'mean' or 'sum' (${fn} adds terms of different shapes: call its parts for 'none')`, "'none'");
+  }
+  const rA = resolve(first, checked);
+  const rD = resolve("dice", checked);
+  if (fn !== "bceDice" && checked.log === undefined) rD.log = true;
+  const weightA = fn === "focalDice" ? ((checked.focalWeight as number | undefined) ?? 10) : 1;
+
+  const a = elementwiseTerms(rt, first, target, pred, rA);
+  const partA = reduceSum(a.sum, a.kept, rA.reduction as "mean" | "sum");
+  const d = regionTerms(rt, "dice", target, pred, rD);
+  const partD = reduceTerms(d.terms, rD.reduction as "mean" | "sum");
+  const loss = weightA * partA.value + partD.value;
+  if (!withGrad) return { loss, grad: null };
+
+  const grad = new Float32Array(a.prep.inputs.p.length);
+  elementwiseGradInto(rt, first, a.prep, weightA * partA.scale, grad, false);
+  const w = rD.reduction === "mean" ? (partD.kept ? 1 / partD.kept : 0) : 1;
+  regionGradInto(rt, "dice", d, rD, () => w, grad, true);
+  return { loss, grad };
+}

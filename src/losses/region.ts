@@ -1,0 +1,191 @@
+// Dice, Jaccard, Tversky, focal Tversky (binary): the kernel returns the sums
+// per term in one pass; the scores, their derivatives w.r.t. the sums, the
+// empty-target rule and the reduction are scalar arithmetic here.
+import { fail } from "../errors";
+import { checkOptions, type Resolved, resolve } from "../options";
+import { runPass, withF64 } from "../passes";
+import type { Runtime } from "../wasm";
+import { type BinaryInputs, binaryInputs, checkStats, ignoreArg, newStats, reduceTerms } from "./common";
+
+export type Score = "dice" | "jaccard" | "tversky" | "focalTversky";
+
+const SLOTS = 7; // REGION_SLOTS in assembly/region.ts
+const FLAG_LOGITS = 1;
+const FLAG_SQUARED = 2;
+const FLAG_SOFT = 4;
+const FLAG_IGNORE = 8;
+/** −ln of the smallest score `log: true` takes (SPEC §4c). */
+const LOG_FLOOR = 1e-7;
+
+function flagsOf(r: Resolved, score: Score): number {
+  const squared = r.squared && (score === "dice" || score === "jaccard");
+  return (
+    (r.fromLogits ? FLAG_LOGITS : 0) | (squared ? FLAG_SQUARED : 0) | (r.softLabel ? FLAG_SOFT : 0) | (r.ignoreIndex !== null ? FLAG_IGNORE : 0)
+  );
+}
+
+/** One term's score and its partial derivatives w.r.t. I and the prediction sum (Σp, or Σp² when squared). */
+function scoreOf(score: Score, r: Resolved, s: Float64Array, o: number): { S: number; dI: number; dP: number; St: number } {
+  const [tp, St, Sp, St2, Sp2, Sabs] = [s[o], s[o + 1], s[o + 2], s[o + 3], s[o + 4], s[o + 5]];
+  const I = r.softLabel ? (St + Sp - Sabs) / 2 : tp;
+  const squared = r.squared && (score === "dice" || score === "jaccard");
+  const T = squared ? St2 : St;
+  const P = squared ? Sp2 : Sp;
+  let num: number;
+  let dNumI: number;
+  let den: number;
+  let dDenI: number;
+  let dDenP: number;
+  if (score === "dice") {
+    num = 2 * I + r.smoothNumerator;
+    dNumI = 2;
+    den = T + P + r.smoothDenominator;
+    dDenI = 0;
+    dDenP = 1;
+  } else if (score === "jaccard") {
+    num = I + r.smoothNumerator;
+    dNumI = 1;
+    den = T + P - I + r.smoothDenominator;
+    dDenI = -1;
+    dDenP = 1;
+  } else {
+    const a = r.alpha ?? 0.5;
+    const b = r.beta;
+    num = I + r.smoothNumerator;
+    dNumI = 1;
+    den = (1 - a - b) * I + a * Sp + b * St + r.smoothDenominator;
+    dDenI = 1 - a - b;
+    dDenP = a;
+  }
+  if (r.epsilon !== null) {
+    if (r.epsilonMode === "add") den += r.epsilon;
+    else if (den < r.epsilon) {
+      den = r.epsilon;
+      dDenI = 0;
+      dDenP = 0;
+    }
+  }
+  const S = num / den;
+  return { S, dI: (dNumI * den - num * dDenI) / (den * den), dP: (-num * dDenP) / (den * den), St };
+}
+
+export interface RegionResult {
+  /** Loss terms (NaN = skipped), and the scores behind them. */
+  terms: Float64Array;
+  scores: Float64Array;
+  /** ∂term/∂score for each term (0 for constant terms). */
+  slope: Float64Array;
+  sums: Float64Array;
+  inputs: BinaryInputs;
+  nSeg: number;
+  segLen: number;
+}
+
+/** The sums pass and the per-term losses. */
+export function regionTerms(rt: Runtime, score: Score, target: unknown, pred: unknown, r: Resolved): RegionResult {
+  const inputs = binaryInputs(target, pred, r);
+  const { N, L } = inputs;
+  const nSeg = r.perImage ? N : 1;
+  const segLen = r.perImage ? L : N * L;
+  const ign = ignoreArg(r);
+  const flags = flagsOf(r, score);
+  const sums = withF64(rt, nSeg * SLOTS, (acc) => {
+    const stats = newStats(rt);
+    try {
+      runPass(rt, {
+        inputs: [inputs.t, inputs.p],
+        nSeg,
+        segLen,
+        run: (ptrs, _out, count, len, first) => rt.k.regionSums(ptrs[0], ptrs[1], count, len, acc + first * SLOTS * 8, stats, flags, ign.value),
+      });
+      checkStats(rt, stats, r);
+    } finally {
+      rt.release(stats);
+    }
+    return rt.f64.slice(acc >>> 3, (acc >>> 3) + nSeg * SLOTS);
+  });
+
+  const terms = new Float64Array(nSeg);
+  const scores = new Float64Array(nSeg);
+  const slope = new Float64Array(nSeg);
+  const maxLoss = score === "focalTversky" ? 1 : r.log ? -Math.log(LOG_FLOOR) : 1;
+  for (let j = 0; j < nSeg; j++) {
+    const { S, St } = scoreOf(score, r, sums, j * SLOTS);
+    scores[j] = S;
+    if (St === 0 && r.emptyTarget !== "smooth") {
+      terms[j] = r.emptyTarget === "zero" ? 0 : r.emptyTarget === "max" ? maxLoss : Number.NaN;
+      scores[j] = r.emptyTarget === "zero" ? 1 : r.emptyTarget === "max" ? 0 : Number.NaN;
+      continue;
+    }
+    if (score === "focalTversky") {
+      const u = Math.max(0, 1 - S);
+      terms[j] = u ** r.gamma;
+      slope[j] = u > 0 ? -r.gamma * u ** (r.gamma - 1) : 0;
+    } else if (r.log) {
+      terms[j] = -Math.log(Math.max(S, LOG_FLOOR));
+      slope[j] = S > LOG_FLOOR ? -1 / S : 0;
+    } else {
+      terms[j] = 1 - S;
+      slope[j] = -1;
+    }
+  }
+  return { terms, scores, slope, sums, inputs, nSeg, segLen };
+}
+
+/** Adds (or writes) the gradient of Σ_j weight_j·term_j into `grad`. */
+export function regionGradInto(
+  rt: Runtime,
+  score: Score,
+  res: RegionResult,
+  r: Resolved,
+  termWeight: (j: number) => number,
+  grad: Float32Array,
+  accumulate: boolean,
+): void {
+  const { nSeg, segLen, inputs } = res;
+  const ign = ignoreArg(r);
+  const flags = flagsOf(r, score);
+  withF64(rt, nSeg * 2, (coef) => {
+    for (let j = 0; j < nSeg; j++) {
+      const { dI, dP } = scoreOf(score, r, res.sums, j * SLOTS);
+      const c = Number.isNaN(res.terms[j]) ? 0 : res.slope[j] * termWeight(j);
+      rt.f64[(coef >>> 3) + 2 * j] = c * dI;
+      rt.f64[(coef >>> 3) + 2 * j + 1] = c * dP;
+    }
+    runPass(rt, {
+      inputs: [inputs.t, inputs.p],
+      nSeg,
+      segLen,
+      out: grad,
+      outIsInput: accumulate,
+      run: (ptrs, out, count, len, first) =>
+        rt.k.regionGrad(out, ptrs[0], ptrs[1], count, len, coef + first * 16, flags, ign.value, accumulate ? 1 : 0),
+    });
+  });
+}
+
+export function regionLoss(rt: Runtime, score: Score, target: unknown, pred: unknown, opts: unknown): number | Float32Array {
+  const r = resolve(score, checkOptions(score, opts, [score]));
+  const res = regionTerms(rt, score, target, pred, r);
+  if (r.reduction === "none") return Float32Array.from(res.terms);
+  return reduceTerms(res.terms, r.reduction).value;
+}
+
+export function regionLossGrad(rt: Runtime, score: Score, target: unknown, pred: unknown, opts: unknown): { loss: number; grad: Float32Array } {
+  const r = resolve(score, checkOptions(`${score}Grad`, opts, [score]));
+  if (r.reduction === "none") fail("E_OPTION", "opts.reduction", "'mean' or 'sum' (a gradient needs a scalar loss)", "'none'");
+  const res = regionTerms(rt, score, target, pred, r);
+  const { value, kept } = reduceTerms(res.terms, r.reduction);
+  const grad = new Float32Array(res.inputs.p.length);
+  const w = r.reduction === "mean" ? (kept ? 1 / kept : 0) : 1;
+  regionGradInto(rt, score, res, r, () => w, grad, false);
+  return { loss: value, grad };
+}
+
+/** Mean over kept terms of the score (1 − loss term without log). */
+export function diceCoefficient(rt: Runtime, target: unknown, pred: unknown, opts: unknown): number | Float32Array {
+  const r = resolve("dice", checkOptions("diceCoefficient", opts, ["dice"]));
+  const res = regionTerms(rt, "dice", target, pred, { ...r, log: false });
+  if (r.reduction === "none") return Float32Array.from(res.scores);
+  return reduceTerms(res.scores, r.reduction).value;
+}
