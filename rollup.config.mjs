@@ -8,7 +8,16 @@ export default [
       { file: "dist/index.js", format: "es", sourcemap: true },
       { file: "dist/index.cjs", format: "cjs", sourcemap: true },
     ],
-    plugins: [typescript({ tsconfig: "./tsconfig.json", include: ["src/**/*.ts"], noEmit: false, declaration: false, noEmitOnError: true, outDir: undefined })],
+    plugins: [
+      typescript({
+        tsconfig: "./tsconfig.json",
+        include: ["src/**/*.ts"],
+        noEmit: false,
+        declaration: false,
+        noEmitOnError: true,
+        outDir: undefined,
+      }),
+    ],
   },
   {
     input: "src/index.ts",

@@ -21,11 +21,11 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   const one = f32x4.splat(1);
   if (flags & FLAG_LOGITS) {
     // (1−t)·x + (1 + (pw−1)·t)·(ln(1+e^−|x|) + max(−x, 0))
-    const sp = f32x4.add(softplusNeg4(x), f32x4.max(f32x4.neg(x), f32x4.splat(0)));
+    const sp = f32x4.add(softplusNeg4(x), f32x4.pmax(f32x4.neg(x), f32x4.splat(0)));
     const c = f32x4.add(one, f32x4.mul(f32x4.sub(pw, one), t));
     return f32x4.add(f32x4.mul(f32x4.sub(one, t), x), f32x4.mul(c, sp));
   }
-  const pc = f32x4.min(f32x4.max(x, eps), hi);
+  const pc = f32x4.pmin(f32x4.pmax(x, eps), hi);
   let a = pc, b = f32x4.sub(one, pc);
   if (flags & FLAG_ADD_EPS) {
     a = f32x4.add(a, eps);
@@ -123,14 +123,14 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   if (flags & FLAG_STANDARD) {
     const l = bce4(t, x, one, flags, eps, hi);
     const pt = f32x4.add(f32x4.mul(p, t), f32x4.mul(f32x4.sub(one, p), f32x4.sub(one, t)));
-    let r = f32x4.mul(l, powPos4(f32x4.max(f32x4.sub(one, pt), zero), gamma));
+    let r = f32x4.mul(l, powPos4(f32x4.pmax(f32x4.sub(one, pt), zero), gamma));
     if (!(flags & FLAG_NO_ALPHA)) {
       r = f32x4.mul(r, f32x4.add(f32x4.mul(alpha, t), f32x4.mul(f32x4.sub(one, alpha), f32x4.sub(one, t))));
     }
     return r;
   }
   const is1 = f32x4.eq(t, one), is0 = f32x4.eq(t, zero);
-  const pc = f32x4.min(f32x4.max(p, f32x4.splat(1e-3)), f32x4.splat(0.999));
+  const pc = f32x4.pmin(f32x4.pmax(p, f32x4.splat(1e-3)), f32x4.splat(0.999));
   const q = v128.bitselect(pc, f32x4.sub(one, pc), is1);
   const b = v128.bitselect(f32x4.sub(one, pc), pc, is1);
   const coef = flags & FLAG_NO_ALPHA ? one : v128.bitselect(alpha, f32x4.sub(one, alpha), is1);
@@ -170,7 +170,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
     const l = bce4(t, x, one, flags, eps, hi);
     const dl = bceGrad4(t, x, one, flags, eps, hi); // w.r.t. x when logits
     const pt = f32x4.add(f32x4.mul(p, t), f32x4.mul(f32x4.sub(one, p), f32x4.sub(one, t)));
-    const u = f32x4.max(f32x4.sub(one, pt), zero);
+    const u = f32x4.pmax(f32x4.sub(one, pt), zero);
     const m = powPos4(u, gamma);
     const upos = f32x4.gt(u, zero);
     const safeU = v128.bitselect(u, one, upos);
@@ -185,7 +185,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   const is1 = f32x4.eq(t, one), is0 = f32x4.eq(t, zero);
   const lo = f32x4.splat(1e-3), up = f32x4.splat(0.999);
   const inside = v128.and(v128.and(f32x4.ge(p, lo), f32x4.le(p, up)), v128.or(is1, is0));
-  const pc = f32x4.min(f32x4.max(p, lo), up);
+  const pc = f32x4.pmin(f32x4.pmax(p, lo), up);
   const q = v128.bitselect(pc, f32x4.sub(one, pc), is1);
   const b = v128.bitselect(f32x4.sub(one, pc), pc, is1);
   const a1 = flags & FLAG_NO_ALPHA ? one : alpha;
@@ -260,6 +260,7 @@ export function elementwiseSums(
       const aV = f32x4.splat(a), gV = f32x4.splat(g), c0V = f32x4.splat(c0), c1V = f32x4.splat(c1);
       let tMin = f32x4.splat(Infinity), tMax = f32x4.splat(-Infinity);
       let pMin = tMin, pMax = tMax, wMin = tMin, wMax = tMax, qMin = tMin, qMax = tMax;
+      let nanP = zero, nanW = zero, nanQ = zero;
       let v = 0;
       while (v < nv) {
         const end = min(v + BLOCK, nv);
@@ -268,23 +269,25 @@ export function elementwiseSums(
           const off = base + ((<usize>v) << 4);
           let tv = v128.load(t + off);
           const xv = v128.load(p + off);
-          pMin = f32x4.min(pMin, xv);
-          pMax = f32x4.max(pMax, xv);
+          pMin = f32x4.pmin(pMin, xv);
+          pMax = f32x4.pmax(pMax, xv);
+          nanP = v128.or(nanP, f32x4.ne(xv, xv));
           let keep = f32x4.eq(zero, zero);
           if (ignore) {
             keep = f32x4.ne(tv, ignV);
             tv = v128.and(tv, keep);
             aN = f32x4.add(aN, v128.and(one, keep));
           }
-          tMin = f32x4.min(tMin, tv);
-          tMax = f32x4.max(tMax, tv);
+          tMin = f32x4.pmin(tMin, tv);
+          tMax = f32x4.pmax(tMax, tv);
           let l: v128;
           if (kind == 0) {
             const ts = f32x4.add(f32x4.mul(tv, keepS), addS);
             const pwv = loadOr4(usePw, off, pwS);
             if (usePw) {
-              qMin = f32x4.min(qMin, pwv);
-              qMax = f32x4.max(qMax, pwv);
+              qMin = f32x4.pmin(qMin, pwv);
+              qMax = f32x4.pmax(qMax, pwv);
+              nanQ = v128.or(nanQ, f32x4.ne(pwv, pwv));
             }
             l = bce4(ts, xv, pwv, flags, epsV, hiV);
           } else {
@@ -292,8 +295,9 @@ export function elementwiseSums(
           }
           if (useW) {
             const wv = v128.load(useW + off);
-            wMin = f32x4.min(wMin, wv);
-            wMax = f32x4.max(wMax, wv);
+            wMin = f32x4.pmin(wMin, wv);
+            wMax = f32x4.pmax(wMax, wv);
+            nanW = v128.or(nanW, f32x4.ne(wv, wv));
             l = f32x4.mul(l, wv);
           }
           if (ignore) l = v128.and(l, keep);
@@ -305,6 +309,9 @@ export function elementwiseSums(
       }
       tLo = hmin(tMin); tHi = hmax(tMax); pLo = hmin(pMin); pHi = hmax(pMax);
       wLo = hmin(wMin); wHi = hmax(wMax); qLo = hmin(qMin); qHi = hmax(qMax);
+      if (v128.any_true(nanP)) pLo = NaN;
+      if (v128.any_true(nanW)) wLo = NaN;
+      if (v128.any_true(nanQ)) qLo = NaN;
       i = nv << 2;
     }
     for (; i < n; i++) {
@@ -338,6 +345,8 @@ export function elementwiseSums(
       sL += <f64>l;
     }
     if (!ignore) sN = <f64>n;
+    // a NaN loss with finite predictions and weights can only come from a NaN target
+    if (isNaN(sL) && !isNaN(pLo) && !isNaN(wLo) && !isNaN(qLo)) tLo = NaN;
     addF64(acc, sL);
     addF64(acc + 8, sN);
     acc += ELEMENTWISE_SLOTS << 3;

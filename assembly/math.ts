@@ -22,68 +22,42 @@
 // ---------------------------------------------------------------- constants
 
 // ln 2 split with a 12-bit head, so k·LN2_HI is exact for |k| < 4096.
-// @ts-ignore: decorator
-@inline const LN2_HI: f32 = 0.693145751953125; // 0x3f317200
-// @ts-ignore: decorator
-@inline const LN2_LO: f32 = 1.428606765330187e-6;
+const LN2_HI: f32 = 0.693145751953125; // 0x3f317200
+const LN2_LO: f32 = 1.428606765330187e-6;
 // musl logf minimax coefficients for 2·atanh(s)/s − 2 − … (s = f/(2+f)).
-// @ts-ignore: decorator
-@inline const LG1: f32 = 0.66666662693023682; // 0xaaaaaa.0p-24
-// @ts-ignore: decorator
-@inline const LG2: f32 = 0.40000972151756287; // 0xccce13.0p-25
-// @ts-ignore: decorator
-@inline const LG3: f32 = 0.28498786687850952; // 0x91e9ee.0p-25
-// @ts-ignore: decorator
-@inline const LG4: f32 = 0.24279078841209412; // 0xf89e26.0p-26
+const LG1: f32 = 0.66666662693023682; // 0xaaaaaa.0p-24
+const LG2: f32 = 0.40000972151756287; // 0xccce13.0p-25
+const LG3: f32 = 0.28498786687850952; // 0x91e9ee.0p-25
+const LG4: f32 = 0.24279078841209412; // 0xf89e26.0p-26
 // Bits: adding SQRT_OFF to a float's bits moves the exponent boundary from
 // 1.0 to √½ (0x3f3504f3), so the reduced mantissa lands in [√½, √2).
-// @ts-ignore: decorator
-@inline const SQRT_OFF: i32 = 0x004afb0d; // 0x3f800000 - 0x3f3504f3
-// @ts-ignore: decorator
-@inline const SQRT_HALF_BITS: i32 = 0x3f3504f3;
-// @ts-ignore: decorator
-@inline const MANT_MASK: i32 = 0x007fffff;
-// @ts-ignore: decorator
-@inline const FLT_MIN: f32 = 1.17549435e-38; // smallest normal, 2^-126
-// @ts-ignore: decorator
-@inline const TWO23: f32 = 8388608.0; // 2^23, scales subnormals to normal
+const SQRT_OFF: i32 = 0x004afb0d; // 0x3f800000 - 0x3f3504f3
+const SQRT_HALF_BITS: i32 = 0x3f3504f3;
+const MANT_MASK: i32 = 0x007fffff;
+const FLT_MIN: f32 = 1.17549435e-38; // smallest normal, 2^-126
+const TWO23: f32 = 8388608.0; // 2^23, scales subnormals to normal
 
 // exp: n = round(x·log2 e) by the 1.5·2^23 trick, r = x − n·ln2 in two
 // Cody–Waite steps (C1 has 9 bits: n·C1 is exact for |n| < 2^15).
-// @ts-ignore: decorator
-@inline const LOG2E: f32 = 1.4426950408889634;
-// @ts-ignore: decorator
-@inline const MAGIC: f32 = 12582912.0; // 1.5·2^23
-// @ts-ignore: decorator
-@inline const MAGIC_BITS: i32 = 0x4b400000;
-// @ts-ignore: decorator
-@inline const EXP_C1: f32 = 0.693359375;
-// @ts-ignore: decorator
-@inline const EXP_C2: f32 = -2.12194440054690583e-4;
+const LOG2E: f32 = 1.4426950408889634;
+const MAGIC: f32 = 12582912.0; // 1.5·2^23
+const MAGIC_BITS: i32 = 0x4b400000;
+const EXP_C1: f32 = 0.693359375;
+const EXP_C2: f32 = -2.12194440054690583e-4;
 // Below EXP_LO the result is 0, above EXP_HI it is +Inf (after rounding).
-// @ts-ignore: decorator
-@inline const EXP_LO: f32 = -104.0;
-// @ts-ignore: decorator
-@inline const EXP_HI: f32 = 89.0;
+const EXP_LO: f32 = -104.0;
+const EXP_HI: f32 = 89.0;
 // Cephes expf polynomial: e^r ≈ 1 + r + r²·P(r), |r| ≤ ln2/2.
-// @ts-ignore: decorator
-@inline const EP0: f32 = 1.9875691500e-4;
-// @ts-ignore: decorator
-@inline const EP1: f32 = 1.3981999507e-3;
-// @ts-ignore: decorator
-@inline const EP2: f32 = 8.3334519073e-3;
-// @ts-ignore: decorator
-@inline const EP3: f32 = 4.1665795894e-2;
-// @ts-ignore: decorator
-@inline const EP4: f32 = 1.6666665459e-1;
-// @ts-ignore: decorator
-@inline const EP5: f32 = 5.0000001201e-1;
+const EP0: f32 = 1.9875691500e-4;
+const EP1: f32 = 1.3981999507e-3;
+const EP2: f32 = 8.3334519073e-3;
+const EP3: f32 = 4.1665795894e-2;
+const EP4: f32 = 1.6666665459e-1;
+const EP5: f32 = 5.0000001201e-1;
 // Veltkamp split factor 2^12 + 1 (f32 → 12 + 12 bits).
-// @ts-ignore: decorator
-@inline const SPLIT: f32 = 4097.0;
+const SPLIT: f32 = 4097.0;
 // Bound for the low word of a double-float exponent (see __exp4hl).
-// @ts-ignore: decorator
-@inline const LO_CLAMP: f32 = 1e-4;
+const LO_CLAMP: f32 = 1e-4;
 
 // ============================================================ v128 (f32x4)
 // Valid only with `--enable simd`; guard call sites with ASC_FEATURE_SIMD.

@@ -27,6 +27,7 @@ export const FLAG_IGNORE: i32 = 8;
     const ignV = f32x4.splat(ign);
     let tMin = f32x4.splat(Infinity), tMax = f32x4.splat(-Infinity);
     let pMin = tMin, pMax = tMax;
+    let nanP = f32x4.splat(0);
     let v = 0;
     while (v < nv) {
       const end = min(v + BLOCK, nv);
@@ -36,8 +37,9 @@ export const FLAG_IGNORE: i32 = 8;
         const off = (<usize>v) << 4;
         let tv = v128.load(t + off);
         const xv = v128.load(p + off);
-        pMin = f32x4.min(pMin, xv);
-        pMax = f32x4.max(pMax, xv);
+        pMin = f32x4.pmin(pMin, xv);
+        pMax = f32x4.pmax(pMax, xv);
+        nanP = v128.or(nanP, f32x4.ne(xv, xv));
         let pv = logits ? sigmoid4(xv) : xv;
         if (ignore) {
           const keep = f32x4.ne(tv, ignV);
@@ -45,8 +47,8 @@ export const FLAG_IGNORE: i32 = 8;
           pv = v128.and(pv, keep);
           aN = f32x4.add(aN, v128.and(one, keep));
         }
-        tMin = f32x4.min(tMin, tv);
-        tMax = f32x4.max(tMax, tv);
+        tMin = f32x4.pmin(tMin, tv);
+        tMax = f32x4.pmax(tMax, tv);
         aTP = f32x4.add(aTP, f32x4.mul(tv, pv));
         aT = f32x4.add(aT, tv);
         aP = f32x4.add(aP, pv);
@@ -67,6 +69,7 @@ export const FLAG_IGNORE: i32 = 8;
       if (ignore) sN += hsum64(aN);
     }
     tLo = hmin(tMin); tHi = hmax(tMax); pLo = hmin(pMin); pHi = hmax(pMax);
+    if (v128.any_true(nanP)) pLo = NaN;
     i = nv << 2;
   }
   for (; i < n; i++) {
@@ -93,6 +96,7 @@ export const FLAG_IGNORE: i32 = 8;
     if (soft) sAbs += Math.abs(td - pd);
   }
   if (!ignore) sN = <f64>n;
+  if (isNaN(sT)) tLo = NaN;
   addF64(acc, sTP);
   addF64(acc + 8, sT);
   addF64(acc + 16, sP);
@@ -100,6 +104,63 @@ export const FLAG_IGNORE: i32 = 8;
   addF64(acc + 32, sP2);
   addF64(acc + 40, sAbs);
   addF64(acc + 48, sN);
+  foldRange(stats, tLo, tHi);
+  foldRange(stats + 8, pLo, pHi);
+}
+
+/** The common case (hard or soft t, probabilities, no options): Σtp, Σt, Σp
+ *  and the ranges, two vectors per step so the add chains overlap. NaN is
+ *  caught by the sums (pmin/pmax skip it). */
+// @ts-ignore: decorator
+@inline function regionPlainSegment(t: usize, p: usize, n: i32, acc: usize, stats: usize): void {
+  let sTP: f64 = 0, sT: f64 = 0, sP: f64 = 0;
+  let tLo: f32 = Infinity, tHi: f32 = -Infinity, pLo: f32 = Infinity, pHi: f32 = -Infinity;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const np = n >> 3; // pairs of vectors
+    let tMin = f32x4.splat(Infinity), tMax = f32x4.splat(-Infinity);
+    let pMin = tMin, pMax = tMax;
+    let v = 0;
+    while (v < np) {
+      const end = min(v + (BLOCK >> 1), np);
+      const zero = f32x4.splat(0);
+      let aTP = zero, aT = zero, aP = zero, bTP = zero, bT = zero, bP = zero;
+      for (; v < end; v++) {
+        const off = (<usize>v) << 5;
+        const ta = v128.load(t + off), tb = v128.load(t + off, 16);
+        const pa = v128.load(p + off), pb = v128.load(p + off, 16);
+        tMin = f32x4.pmin(tMin, f32x4.pmin(ta, tb));
+        tMax = f32x4.pmax(tMax, f32x4.pmax(ta, tb));
+        pMin = f32x4.pmin(pMin, f32x4.pmin(pa, pb));
+        pMax = f32x4.pmax(pMax, f32x4.pmax(pa, pb));
+        aTP = f32x4.add(aTP, f32x4.mul(ta, pa));
+        bTP = f32x4.add(bTP, f32x4.mul(tb, pb));
+        aT = f32x4.add(aT, ta);
+        bT = f32x4.add(bT, tb);
+        aP = f32x4.add(aP, pa);
+        bP = f32x4.add(bP, pb);
+      }
+      sTP += hsum64(f32x4.add(aTP, bTP));
+      sT += hsum64(f32x4.add(aT, bT));
+      sP += hsum64(f32x4.add(aP, bP));
+    }
+    tLo = hmin(tMin); tHi = hmax(tMax); pLo = hmin(pMin); pHi = hmax(pMax);
+    i = np << 3;
+  }
+  for (; i < n; i++) {
+    const off = (<usize>i) << 2;
+    const tv = load<f32>(t + off), pv = load<f32>(p + off);
+    tLo = min(tLo, tv); tHi = max(tHi, tv); pLo = min(pLo, pv); pHi = max(pHi, pv);
+    sTP += <f64>tv * <f64>pv;
+    sT += <f64>tv;
+    sP += <f64>pv;
+  }
+  if (isNaN(sT)) tLo = NaN;
+  if (isNaN(sP)) pLo = NaN;
+  addF64(acc, sTP);
+  addF64(acc + 8, sT);
+  addF64(acc + 16, sP);
+  addF64(acc + 48, <f64>n);
   foldRange(stats, tLo, tHi);
   foldRange(stats + 8, pLo, pHi);
 }
@@ -121,7 +182,7 @@ export function regionSums(
     const n = min(segLen, count - start);
     const off = (<usize>start) << 2;
     if (flags == 0) {
-      regionSegment(t + off, p + off, n, acc, stats, false, false, false, false, 0);
+      regionPlainSegment(t + off, p + off, n, acc, stats);
     } else {
       regionSegment(t + off, p + off, n, acc, stats, logits, squared, soft, ignore, ign);
     }

@@ -15,7 +15,7 @@ import type {
 import type { TensorLike } from "./tensor";
 import { instantiate, type LoadOptions, type Runtime } from "./wasm";
 
-export { SegLossError, SegLossRangeError, SegLossTypeError, type SegLossErrorCode } from "./errors";
+export { SegLossError, type SegLossErrorCode, SegLossRangeError, SegLossTypeError } from "./errors";
 export type {
   BceDiceOptions,
   BceOptions,

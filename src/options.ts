@@ -81,7 +81,9 @@ function num(min: number, max = Number.POSITIVE_INFINITY, what?: string): Check 
 
 function oneOf(...values: string[]): Check {
   return (v, name) =>
-    typeof v === "string" && values.includes(v) ? v : fail("E_OPTION", name, `one of ${values.map((x) => `'${x}'`).join(", ")}`, describe(v));
+    typeof v === "string" && values.includes(v)
+      ? v
+      : fail("E_OPTION", name, `one of ${values.map((x) => `'${x}'`).join(", ")}`, describe(v));
 }
 
 const orNull =
@@ -92,7 +94,8 @@ const orNull =
 const finite: Check = (v, name) =>
   typeof v === "number" && Number.isFinite(v) ? v : fail("E_OPTION", name, "a finite number", describe(v));
 
-const tensorOrNumber: Check = (v, name) => (typeof v === "number" ? num(0, Number.MAX_VALUE, "a finite number ≥ 0")(v, name) : tensor(v, name));
+const tensorOrNumber: Check = (v, name) =>
+  typeof v === "number" ? num(0, Number.MAX_VALUE, "a finite number ≥ 0")(v, name) : tensor(v, name);
 
 const tensor: Check = (v, name) => {
   if (isNumericArray(v) || (v !== null && typeof v === "object")) return v;

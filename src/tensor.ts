@@ -24,17 +24,7 @@ export interface Tensor {
   shape: number[];
 }
 
-const NUMERIC = [
-  Float32Array,
-  Float64Array,
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-];
+const NUMERIC = [Float32Array, Float64Array, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array];
 
 export function isNumericArray(x: unknown): x is NumericArray {
   return NUMERIC.some((C) => x instanceof C);

@@ -8,14 +8,57 @@ import { SCALAR_WASM_BASE64, SIMD_WASM_BASE64 } from "./wasm/binary";
 export interface Kernels {
   heapBase(): number;
   regionSums(t: number, p: number, count: number, segLen: number, acc: number, stats: number, flags: number, ign: number): void;
-  regionGrad(g: number, t: number, p: number, count: number, segLen: number, coef: number, flags: number, ign: number, accumulate: number): void;
+  regionGrad(
+    g: number,
+    t: number,
+    p: number,
+    count: number,
+    segLen: number,
+    coef: number,
+    flags: number,
+    ign: number,
+    accumulate: number,
+  ): void;
   elementwiseSums(
-    kind: number, t: number, p: number, w: number, pw: number, count: number, segLen: number, acc: number, stats: number, terms: number,
-    flags: number, eps: number, hi: number, smoothing: number, ign: number, posWeight: number, alpha: number, gamma: number, c0: number, c1: number,
+    kind: number,
+    t: number,
+    p: number,
+    w: number,
+    pw: number,
+    count: number,
+    segLen: number,
+    acc: number,
+    stats: number,
+    terms: number,
+    flags: number,
+    eps: number,
+    hi: number,
+    smoothing: number,
+    ign: number,
+    posWeight: number,
+    alpha: number,
+    gamma: number,
+    c0: number,
+    c1: number,
   ): void;
   elementwiseGrad(
-    kind: number, g: number, t: number, p: number, w: number, pw: number, count: number,
-    flags: number, eps: number, hi: number, smoothing: number, ign: number, posWeight: number, alpha: number, gamma: number, scale: number, accumulate: number,
+    kind: number,
+    g: number,
+    t: number,
+    p: number,
+    w: number,
+    pw: number,
+    count: number,
+    flags: number,
+    eps: number,
+    hi: number,
+    smoothing: number,
+    ign: number,
+    posWeight: number,
+    alpha: number,
+    gamma: number,
+    scale: number,
+    accumulate: number,
   ): void;
 }
 

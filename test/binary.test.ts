@@ -45,8 +45,23 @@ const OPTION_SETS: Record<LossName, Record<string, unknown>[]> = {
     { emptyTarget: "skip" },
     { preset: "keras3" },
   ],
-  jaccard: [{}, { perImage: false }, { squared: true }, { softLabel: true, fromLogits: true }, { log: true }, { emptyTarget: "skip" }, { preset: "keras3" }],
-  tversky: [{}, { alpha: 0.7, beta: 0.3 }, { softLabel: true }, { perImage: false, fromLogits: true }, { emptyTarget: "max" }, { preset: "keras3" }],
+  jaccard: [
+    {},
+    { perImage: false },
+    { squared: true },
+    { softLabel: true, fromLogits: true },
+    { log: true },
+    { emptyTarget: "skip" },
+    { preset: "keras3" },
+  ],
+  tversky: [
+    {},
+    { alpha: 0.7, beta: 0.3 },
+    { softLabel: true },
+    { perImage: false, fromLogits: true },
+    { emptyTarget: "max" },
+    { preset: "keras3" },
+  ],
   focalTversky: [{}, { gamma: 2 }, { alpha: 0.3, beta: 0.7, gamma: 1.33 }, { fromLogits: true, perImage: false }],
   bceDice: [{}, { perImage: false }, { fromLogits: true }, { reduction: "sum" }, { preset: "keras3" }],
   bceLogDice: [{}, { fromLogits: true, softLabel: true }],
@@ -120,7 +135,14 @@ describe("reduction 'none'", () => {
     for (const { seg } of builds) {
       for (const kind of KINDS) {
         const c = makeCase(11, 4, 50, kind);
-        for (const opts of [{}, { emptyTarget: "zero" }, { emptyTarget: "max" }, { emptyTarget: "skip" }, { perImage: false }, { reduction: "none" }]) {
+        for (const opts of [
+          {},
+          { emptyTarget: "zero" },
+          { emptyTarget: "max" },
+          { emptyTarget: "skip" },
+          { perImage: false },
+          { reduction: "none" },
+        ]) {
           const want = oracle.diceCoefficient(c.t, c.p, 4, opts as oracle.BinaryOpts).value;
           const got = seg.diceCoefficient(c.t, c.p, { ...(opts as object), shape: [4, 1, 50] });
           if (typeof want === "number") within(got as number, want, `diceCoefficient ${kind} ${JSON.stringify(opts)}`);
@@ -137,7 +159,12 @@ describe("per-pixel options and ignore labels", () => {
       const c = makeCase(21, 2, 1001, "soft");
       const w = makeCase(22, 2, 1001, "soft").t.map((v) => v * 3);
       const pw = makeCase(23, 2, 1001, "soft").t.map((v) => 0.5 + v);
-      for (const opts of [{ weight: w }, { posWeight: pw }, { weight: w, posWeight: pw, fromLogits: true }, { weight: w, reduction: "sum" }]) {
+      for (const opts of [
+        { weight: w },
+        { posWeight: pw },
+        { weight: w, posWeight: pw, fromLogits: true },
+        { weight: w, reduction: "sum" },
+      ]) {
         const pred = (opts as { fromLogits?: boolean }).fromLogits ? c.x : c.p;
         const want = oracle.bce(c.t, pred, 2, opts as oracle.BinaryOpts);
         const got = seg.bceGrad(c.t, pred, { ...(opts as object), shape: [2, 1, 1001] });
@@ -187,7 +214,15 @@ describe("anchor numbers", () => {
   it("log Dice of an empty term with emptyTarget 'max' is −ln 1e-7", () => {
     for (const { seg } of builds) {
       const z = new Float32Array(16);
-      within(seg.dice(z, z.map(() => 0.5), { log: true, emptyTarget: "max" }) as number, 16.11809565, "16.118");
+      within(
+        seg.dice(
+          z,
+          z.map(() => 0.5),
+          { log: true, emptyTarget: "max" },
+        ) as number,
+        16.11809565,
+        "16.118",
+      );
     }
   });
 });

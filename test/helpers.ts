@@ -55,9 +55,7 @@ export function bothBuilds(): Promise<{ name: string; seg: Segloss }[]> {
 
 /** SPEC §3: within 1e-5 relative or 1e-7 absolute of the float64 value. */
 export function within(actual: number, expected: number, what = ""): void {
-  const ok =
-    (Number.isNaN(expected) && Number.isNaN(actual)) ||
-    Math.abs(actual - expected) <= Math.max(1e-5 * Math.abs(expected), 1e-7);
+  const ok = (Number.isNaN(expected) && Number.isNaN(actual)) || Math.abs(actual - expected) <= Math.max(1e-5 * Math.abs(expected), 1e-7);
   if (!ok) expect.fail(`${what}: got ${actual}, expected ${expected} (rel ${Math.abs(actual - expected) / Math.abs(expected)})`);
 }
 

@@ -2,10 +2,10 @@
 // Each part runs its own fused pass; the gradients add into one buffer.
 import { fail } from "../errors";
 import { checkOptions, resolve } from "../options";
+import type { Runtime } from "../wasm";
 import { reduceTerms } from "./common";
 import { elementwiseGradInto, elementwiseTerms, reduceSum } from "./elementwise";
 import { regionGradInto, regionTerms } from "./region";
-import type { Runtime } from "../wasm";
 
 export type Combined = "bceDice" | "bceLogDice" | "focalDice";
 

@@ -111,7 +111,13 @@ export function elementwiseLoss(rt: Runtime, kind: Kind, target: unknown, pred: 
   return reduceSum(sum, kept, r.reduction).value;
 }
 
-export function elementwiseLossGrad(rt: Runtime, kind: Kind, target: unknown, pred: unknown, opts: unknown): { loss: number; grad: Float32Array } {
+export function elementwiseLossGrad(
+  rt: Runtime,
+  kind: Kind,
+  target: unknown,
+  pred: unknown,
+  opts: unknown,
+): { loss: number; grad: Float32Array } {
   const r = resolve(kind as PartName, checkOptions(`${kind}Grad`, opts, [kind]));
   if (r.reduction === "none") fail("E_OPTION", "opts.reduction", "'mean' or 'sum' (a gradient needs a scalar loss)", "'none'");
   const { sum, kept, prep } = elementwiseTerms(rt, kind, target, pred, r);

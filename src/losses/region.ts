@@ -20,7 +20,10 @@ const LOG_FLOOR = 1e-7;
 function flagsOf(r: Resolved, score: Score): number {
   const squared = r.squared && (score === "dice" || score === "jaccard");
   return (
-    (r.fromLogits ? FLAG_LOGITS : 0) | (squared ? FLAG_SQUARED : 0) | (r.softLabel ? FLAG_SOFT : 0) | (r.ignoreIndex !== null ? FLAG_IGNORE : 0)
+    (r.fromLogits ? FLAG_LOGITS : 0) |
+    (squared ? FLAG_SQUARED : 0) |
+    (r.softLabel ? FLAG_SOFT : 0) |
+    (r.ignoreIndex !== null ? FLAG_IGNORE : 0)
   );
 }
 
@@ -96,7 +99,8 @@ export function regionTerms(rt: Runtime, score: Score, target: unknown, pred: un
         inputs: [inputs.t, inputs.p],
         nSeg,
         segLen,
-        run: (ptrs, _out, count, len, first) => rt.k.regionSums(ptrs[0], ptrs[1], count, len, acc + first * SLOTS * 8, stats, flags, ign.value),
+        run: (ptrs, _out, count, len, first) =>
+          rt.k.regionSums(ptrs[0], ptrs[1], count, len, acc + first * SLOTS * 8, stats, flags, ign.value),
       });
       checkStats(rt, stats, r);
     } finally {
@@ -171,7 +175,13 @@ export function regionLoss(rt: Runtime, score: Score, target: unknown, pred: unk
   return reduceTerms(res.terms, r.reduction).value;
 }
 
-export function regionLossGrad(rt: Runtime, score: Score, target: unknown, pred: unknown, opts: unknown): { loss: number; grad: Float32Array } {
+export function regionLossGrad(
+  rt: Runtime,
+  score: Score,
+  target: unknown,
+  pred: unknown,
+  opts: unknown,
+): { loss: number; grad: Float32Array } {
   const r = resolve(score, checkOptions(`${score}Grad`, opts, [score]));
   if (r.reduction === "none") fail("E_OPTION", "opts.reduction", "'mean' or 'sum' (a gradient needs a scalar loss)", "'none'");
   const res = regionTerms(rt, score, target, pred, r);

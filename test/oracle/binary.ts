@@ -36,9 +36,9 @@
  *   bceLogDice and focalDice use `log: true` unless `log` is given explicitly.
  */
 
-export type Reduction = 'mean' | 'sum' | 'none';
-export type EmptyTarget = 'smooth' | 'zero' | 'max' | 'skip';
-export type Preset = 'seed' | 'keras3' | 'tfkeras2';
+export type Reduction = "mean" | "sum" | "none";
+export type EmptyTarget = "smooth" | "zero" | "max" | "skip";
+export type Preset = "seed" | "keras3" | "tfkeras2";
 
 export interface BinaryOpts {
   /** predictions are logits; sigmoid inside, gradient w.r.t. the logits */
@@ -55,11 +55,11 @@ export interface BinaryOpts {
   /** bce: clip ε (default fround(1e-7)); region: denominator ε (default none) */
   epsilon?: number;
   /** bce: 'add' = tf.keras 2 double ε; region: 'clamp' max(den, e) | 'add' den + e */
-  epsilonMode?: 'clamp' | 'add';
+  epsilonMode?: "clamp" | "add";
   /** region losses: one term per image (default true) or one for the batch */
   perImage?: boolean;
   /** same as perImage ('perImage' ⇔ true, 'batch' ⇔ false); perImage wins if both */
-  aggregate?: 'perImage' | 'batch';
+  aggregate?: "perImage" | "batch";
   smooth?: number;
   smoothNumerator?: number;
   smoothDenominator?: number;
@@ -77,7 +77,7 @@ export interface BinaryOpts {
   /** focal: γ (seed 0.75, standard 2); focalTversky: γ (0.75) */
   gamma?: number;
   /** focal form */
-  variant?: 'seed' | 'standard';
+  variant?: "seed" | "standard";
   /** focalDice: weight of the focal part (10) */
   focalWeight?: number;
   preset?: Preset;
@@ -116,7 +116,7 @@ function imageLength(t: ArrayLike<number>, p: ArrayLike<number>, N: number): num
 /** A scalar or per-pixel option as a function of the element index. */
 function perPixel(v: number | ArrayLike<number> | undefined, n: number, name: string, dflt: number): (i: number) => number {
   if (v === undefined) return () => dflt;
-  if (typeof v === 'number') return () => v;
+  if (typeof v === "number") return () => v;
   if (v.length !== n) throw new RangeError(`oracle: ${name} has ${v.length} elements, expected ${n}`);
   return (i) => v[i];
 }
@@ -127,11 +127,11 @@ function isIgnored(t: number, ignoreIndex: number | undefined): boolean {
 
 /** Reduces element losses (already 0 at ignored elements) and their derivatives. */
 function reduceElements(loss: Float64Array, dloss: Float64Array, kept: number, reduction: Reduction): OracleResult {
-  if (reduction === 'none') return { value: loss, grad: null };
+  if (reduction === "none") return { value: loss, grad: null };
   let sum = 0;
   for (let i = 0; i < loss.length; i++) sum += loss[i];
   const grad = new Float64Array(loss.length);
-  if (reduction === 'sum') {
+  if (reduction === "sum") {
     for (let i = 0; i < loss.length; i++) grad[i] = dloss[i];
     return { value: sum, grad };
   }
@@ -141,7 +141,7 @@ function reduceElements(loss: Float64Array, dloss: Float64Array, kept: number, r
 }
 
 function checkReduction(r: string): Reduction {
-  if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new RangeError(`oracle: unknown reduction ${r}`);
+  if (r !== "mean" && r !== "sum" && r !== "none") throw new RangeError(`oracle: unknown reduction ${r}`);
   return r;
 }
 
@@ -157,14 +157,14 @@ interface BceSettings {
 }
 
 function bceSettings(opts: BinaryOpts): BceSettings {
-  const preset = opts.preset ?? 'seed';
-  const mode = opts.epsilonMode ?? (preset === 'tfkeras2' ? 'add' : 'clamp');
+  const preset = opts.preset ?? "seed";
+  const mode = opts.epsilonMode ?? (preset === "tfkeras2" ? "add" : "clamp");
   const lo = Math.fround(opts.epsilon ?? 1e-7);
   return {
     fromLogits: opts.fromLogits ?? false,
     lo,
     hi: Math.fround(1 - lo),
-    addEps: mode === 'add',
+    addEps: mode === "add",
     labelSmoothing: opts.labelSmoothing ?? 0,
   };
 }
@@ -198,9 +198,9 @@ export function bce(t: ArrayLike<number>, p: ArrayLike<number>, N: number, opts:
   imageLength(t, p, N);
   const n = p.length;
   const s = bceSettings(opts);
-  const reduction = checkReduction(opts.reduction ?? 'mean');
-  const posW = perPixel(opts.posWeight, n, 'posWeight', 1);
-  const w = perPixel(opts.weight, n, 'weight', 1);
+  const reduction = checkReduction(opts.reduction ?? "mean");
+  const posW = perPixel(opts.posWeight, n, "posWeight", 1);
+  const w = perPixel(opts.weight, n, "weight", 1);
   const loss = new Float64Array(n);
   const dloss = new Float64Array(n);
   let kept = 0;
@@ -233,7 +233,7 @@ function focalSeedElement(t: number, input: number, fromLogits: boolean, aPos: n
   if (t === 1 && inside) {
     // d/dp [−α(1−p)^γ ln p] = αγ(1−p)^(γ−1) ln p − α(1−p)^γ / p
     const dPow = gamma === 0 ? 0 : gamma * (1 - pt1) ** (gamma - 1);
-    d += aPos * dPow * Math.log(pt1) - aPos * (1 - pt1) ** gamma / pt1;
+    d += aPos * dPow * Math.log(pt1) - (aPos * (1 - pt1) ** gamma) / pt1;
   }
   if (t === 0 && inside) {
     // d/dp [−(1−α) p^γ ln(1−p)] = −(1−α)[γ p^(γ−1) ln(1−p) − p^γ/(1−p)]
@@ -244,7 +244,14 @@ function focalSeedElement(t: number, input: number, fromLogits: boolean, aPos: n
 }
 
 /** ℓ = bce(t, p)·(1−p_t)^γ·α_t (torchvision / Keras BinaryFocalCrossentropy). */
-function focalStandardElement(t: number, input: number, wPos: number, s: BceSettings, alpha: number | null, gamma: number): [number, number] {
+function focalStandardElement(
+  t: number,
+  input: number,
+  wPos: number,
+  s: BceSettings,
+  alpha: number | null,
+  gamma: number,
+): [number, number] {
   const [b, db] = bceElement(t, input, wPos, s);
   const p = s.fromLogits ? sigmoid(input) : input;
   const dpdIn = s.fromLogits ? p * (1 - p) : 1;
@@ -259,22 +266,22 @@ function focalStandardElement(t: number, input: number, wPos: number, s: BceSett
 }
 
 interface FocalSettings {
-  variant: 'seed' | 'standard';
+  variant: "seed" | "standard";
   gamma: number;
   alpha: number | null;
   reduction: Reduction;
 }
 
 function focalSettings(opts: BinaryOpts): FocalSettings {
-  const k3 = (opts.preset ?? 'seed') === 'keras3';
-  const variant = opts.variant ?? (k3 ? 'standard' : 'seed');
-  if (variant !== 'seed' && variant !== 'standard') throw new RangeError(`oracle: unknown focal variant ${variant}`);
-  const standardish = k3 || variant === 'standard';
+  const k3 = (opts.preset ?? "seed") === "keras3";
+  const variant = opts.variant ?? (k3 ? "standard" : "seed");
+  if (variant !== "seed" && variant !== "standard") throw new RangeError(`oracle: unknown focal variant ${variant}`);
+  const standardish = k3 || variant === "standard";
   return {
     variant,
     gamma: opts.gamma ?? (standardish ? 2 : 0.75),
     alpha: opts.alpha !== undefined ? opts.alpha : k3 ? null : 0.25,
-    reduction: checkReduction(opts.reduction ?? (standardish ? 'mean' : 'sum')),
+    reduction: checkReduction(opts.reduction ?? (standardish ? "mean" : "sum")),
   };
 }
 
@@ -284,8 +291,8 @@ export function focal(t: ArrayLike<number>, p: ArrayLike<number>, N: number, opt
   const n = p.length;
   const f = focalSettings(opts);
   const s = bceSettings(opts);
-  const posW = perPixel(opts.posWeight, n, 'posWeight', 1);
-  const w = perPixel(opts.weight, n, 'weight', 1);
+  const posW = perPixel(opts.posWeight, n, "posWeight", 1);
+  const w = perPixel(opts.weight, n, "weight", 1);
   const loss = new Float64Array(n);
   const dloss = new Float64Array(n);
   let kept = 0;
@@ -294,7 +301,7 @@ export function focal(t: ArrayLike<number>, p: ArrayLike<number>, N: number, opt
     kept++;
     let l: number;
     let d: number;
-    if (f.variant === 'seed') {
+    if (f.variant === "seed") {
       const aPos = f.alpha === null ? 1 : f.alpha;
       const aNeg = f.alpha === null ? 1 : 1 - f.alpha;
       [l, d] = focalSeedElement(t[i], p[i], s.fromLogits, aPos, aNeg, f.gamma);
@@ -311,7 +318,7 @@ export function focal(t: ArrayLike<number>, p: ArrayLike<number>, N: number, opt
 // ---------------------------------------------------------------------------
 // region losses: dice, jaccard, tversky, focalTversky
 
-type RegionKind = 'dice' | 'jaccard' | 'tversky' | 'focalTversky';
+type RegionKind = "dice" | "jaccard" | "tversky" | "focalTversky";
 
 interface RegionSettings {
   kind: RegionKind;
@@ -333,14 +340,14 @@ interface RegionSettings {
 }
 
 function regionSettings(kind: RegionKind, opts: BinaryOpts): RegionSettings {
-  const k3 = (opts.preset ?? 'seed') === 'keras3';
+  const k3 = (opts.preset ?? "seed") === "keras3";
   let perImage = !k3;
-  if (opts.aggregate !== undefined) perImage = opts.aggregate === 'perImage';
+  if (opts.aggregate !== undefined) perImage = opts.aggregate === "perImage";
   if (opts.perImage !== undefined) perImage = opts.perImage;
   const s = opts.smooth ?? (k3 ? 0 : 1);
-  const empty = opts.emptyTarget ?? 'smooth';
-  if (!['smooth', 'zero', 'max', 'skip'].includes(empty)) throw new RangeError(`oracle: unknown emptyTarget ${empty}`);
-  const tv = kind === 'tversky' || kind === 'focalTversky';
+  const empty = opts.emptyTarget ?? "smooth";
+  if (!["smooth", "zero", "max", "skip"].includes(empty)) throw new RangeError(`oracle: unknown emptyTarget ${empty}`);
+  const tv = kind === "tversky" || kind === "focalTversky";
   return {
     kind,
     fromLogits: opts.fromLogits ?? false,
@@ -348,16 +355,16 @@ function regionSettings(kind: RegionKind, opts: BinaryOpts): RegionSettings {
     snr: opts.smoothNumerator ?? s,
     sdr: opts.smoothDenominator ?? s,
     epsilon: opts.epsilon ?? (k3 ? 1e-7 : undefined),
-    epsAdd: (opts.epsilonMode ?? (k3 ? 'add' : 'clamp')) === 'add',
+    epsAdd: (opts.epsilonMode ?? (k3 ? "add" : "clamp")) === "add",
     squared: !tv && (opts.squared ?? false),
-    log: kind !== 'focalTversky' && (opts.log ?? false),
+    log: kind !== "focalTversky" && (opts.log ?? false),
     soft: opts.softLabel ?? false,
     empty,
     ignoreIndex: opts.ignoreIndex,
-    alpha: tv && typeof opts.alpha === 'number' ? opts.alpha : 0.5,
+    alpha: tv && typeof opts.alpha === "number" ? opts.alpha : 0.5,
     beta: tv && opts.beta !== undefined ? opts.beta : 0.5,
-    gamma: kind === 'focalTversky' && opts.gamma !== undefined ? opts.gamma : 0.75,
-    reduction: checkReduction(opts.reduction ?? 'mean'),
+    gamma: kind === "focalTversky" && opts.gamma !== undefined ? opts.gamma : 0.75,
+    reduction: checkReduction(opts.reduction ?? "mean"),
   };
 }
 
@@ -407,13 +414,13 @@ function region(t: ArrayLike<number>, input: ArrayLike<number>, N: number, cfg: 
     let den: number;
     let ddendI: number;
     let ddendB: number;
-    if (cfg.kind === 'dice') {
+    if (cfg.kind === "dice") {
       num = 2 * I + cfg.snr;
       dnumdI = 2;
       den = A + B + cfg.sdr;
       ddendI = 0;
       ddendB = 1;
-    } else if (cfg.kind === 'jaccard') {
+    } else if (cfg.kind === "jaccard") {
       num = I + cfg.snr;
       dnumdI = 1;
       den = A + B - I + cfg.sdr;
@@ -441,13 +448,13 @@ function region(t: ArrayLike<number>, input: ArrayLike<number>, N: number, cfg: 
     const dSdB = (-num * ddendB) / (den * den);
 
     const isEmpty = St === 0;
-    if (isEmpty && cfg.empty !== 'smooth') {
-      if (cfg.empty === 'skip') {
+    if (isEmpty && cfg.empty !== "smooth") {
+      if (cfg.empty === "skip") {
         terms[k] = NaN;
         continue;
       }
       keptTerm[k] = 1;
-      const lossIsMax = cfg.empty === 'max';
+      const lossIsMax = cfg.empty === "max";
       if (coefficient) terms[k] = lossIsMax ? 0 : 1;
       else if (!lossIsMax) terms[k] = 0;
       else terms[k] = cfg.log ? -Math.log(LOG_CLAMP) : 1; // focalTversky: 1^γ = 1
@@ -461,7 +468,7 @@ function region(t: ArrayLike<number>, input: ArrayLike<number>, N: number, cfg: 
     if (coefficient) {
       term = S;
       dfdS = 1;
-    } else if (cfg.kind === 'focalTversky') {
+    } else if (cfg.kind === "focalTversky") {
       // at T = 1 (the minimum) the derivative of (1 − T)^γ is taken as 0, also for γ < 1
       const b = Math.max(0, 1 - S);
       term = b ** cfg.gamma;
@@ -483,7 +490,7 @@ function region(t: ArrayLike<number>, input: ArrayLike<number>, N: number, cfg: 
     dTdB[k] = dfdS * dSdB;
   }
 
-  if (cfg.reduction === 'none') return { value: terms, grad: null };
+  if (cfg.reduction === "none") return { value: terms, grad: null };
 
   let count = 0;
   let sum = 0;
@@ -494,8 +501,8 @@ function region(t: ArrayLike<number>, input: ArrayLike<number>, N: number, cfg: 
   }
   const grad = new Float64Array(n);
   if (count === 0) return { value: 0, grad };
-  const scale = cfg.reduction === 'mean' ? 1 / count : 1;
-  const value = cfg.reduction === 'mean' ? sum / count : sum;
+  const scale = cfg.reduction === "mean" ? 1 / count : 1;
+  const value = cfg.reduction === "mean" ? sum / count : sum;
 
   for (let k = 0; k < nTerms; k++) {
     if (!keptTerm[k]) continue;
@@ -516,34 +523,34 @@ function region(t: ArrayLike<number>, input: ArrayLike<number>, N: number, cfg: 
 
 /** Dice loss: 1 − D (or −ln D with `log`), D = (2I + s_nr)/(St + Sp + s_dr). */
 export function dice(t: ArrayLike<number>, p: ArrayLike<number>, N: number, opts: BinaryOpts = {}): OracleResult {
-  return region(t, p, N, regionSettings('dice', opts), false);
+  return region(t, p, N, regionSettings("dice", opts), false);
 }
 
 /** Mean Dice score over the kept terms (1 − loss term with log off; 'zero' → 1, 'max' → 0). */
 export function diceCoefficient(t: ArrayLike<number>, p: ArrayLike<number>, N: number, opts: BinaryOpts = {}): OracleResult {
-  return region(t, p, N, regionSettings('dice', opts), true);
+  return region(t, p, N, regionSettings("dice", opts), true);
 }
 
 /** Jaccard loss: 1 − J, J = (I + s_nr)/(St + Sp − I + s_dr). */
 export function jaccard(t: ArrayLike<number>, p: ArrayLike<number>, N: number, opts: BinaryOpts = {}): OracleResult {
-  return region(t, p, N, regionSettings('jaccard', opts), false);
+  return region(t, p, N, regionSettings("jaccard", opts), false);
 }
 
 /** Tversky loss: 1 − T, T = (I + s_nr)/(I + α·FP + β·FN + s_dr). */
 export function tversky(t: ArrayLike<number>, p: ArrayLike<number>, N: number, opts: BinaryOpts = {}): OracleResult {
-  return region(t, p, N, regionSettings('tversky', opts), false);
+  return region(t, p, N, regionSettings("tversky", opts), false);
 }
 
 /** Focal Tversky loss: (1 − T)^γ per term, then the mean. */
 export function focalTversky(t: ArrayLike<number>, p: ArrayLike<number>, N: number, opts: BinaryOpts = {}): OracleResult {
-  return region(t, p, N, regionSettings('focalTversky', opts), false);
+  return region(t, p, N, regionSettings("focalTversky", opts), false);
 }
 
 // ---------------------------------------------------------------------------
 // combined losses
 
 function noNone(opts: BinaryOpts, name: string): void {
-  if (opts.reduction === 'none') throw new RangeError(`oracle: ${name} does not accept reduction 'none' (call the parts)`);
+  if (opts.reduction === "none") throw new RangeError(`oracle: ${name} does not accept reduction 'none' (call the parts)`);
 }
 
 function addScaled(a: OracleResult, wa: number, b: OracleResult): OracleResult {
@@ -556,19 +563,19 @@ function addScaled(a: OracleResult, wa: number, b: OracleResult): OracleResult {
 
 /** bce + Dice loss. */
 export function bceDice(t: ArrayLike<number>, p: ArrayLike<number>, N: number, opts: BinaryOpts = {}): OracleResult {
-  noNone(opts, 'bceDice');
+  noNone(opts, "bceDice");
   return addScaled(bce(t, p, N, opts), 1, dice(t, p, N, opts));
 }
 
 /** bce + Dice loss with log: the seed's bce_logdice, bce − ln D. */
 export function bceLogDice(t: ArrayLike<number>, p: ArrayLike<number>, N: number, opts: BinaryOpts = {}): OracleResult {
-  noNone(opts, 'bceLogDice');
+  noNone(opts, "bceLogDice");
   return addScaled(bce(t, p, N, opts), 1, dice(t, p, N, { ...opts, log: opts.log ?? true }));
 }
 
 /** focalWeight·focal + Dice loss with log (the seed's mixed loss). */
 export function focalDice(t: ArrayLike<number>, p: ArrayLike<number>, N: number, opts: BinaryOpts = {}): OracleResult {
-  noNone(opts, 'focalDice');
+  noNone(opts, "focalDice");
   const fw = opts.focalWeight ?? 10;
   return addScaled(focal(t, p, N, opts), fw, dice(t, p, N, { ...opts, log: opts.log ?? true }));
 }
