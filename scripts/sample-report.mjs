@@ -30,7 +30,7 @@ for (const name of names) {
 const [H, W] = targets[0].shape;
 const all = (list, Ctor) => {
   const out = new Ctor(list.length * H * W);
-  list.forEach((a, i) => out.set(a.data, i * H * W));
+  for (const [i, a] of list.entries()) out.set(a.data, i * H * W);
   return out;
 };
 const T = all(targets, Uint8Array);
