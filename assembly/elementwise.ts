@@ -230,15 +230,12 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   return ptr ? load<f32>(ptr + off) : fallback;
 }
 
-/**
- * The sums pass of BCE (kind 0) or focal (kind 1) over `count` elements in
- * segments of `segLen`: adds (Σ loss, kept count) per segment into acc, writes
- * the per-element loss to `terms` when non-zero, and folds the ranges of t
- * (kept elements), x, w and pw into stats (8 f32: t, p, w, pw as [lo, hi]).
- * `sm` is the label smoothing σ (t ← t(1−σ) + σ/2), `a`/`g` focal's α and γ,
- * `c0`/`c1` the seed focal's placeholders, `posWeight` the scalar posWeight.
- */
-export function elementwiseSums(
+// The two passes are written once as inline bodies; the exported kernels below
+// call them with literal `kind` and `flags` for the common forms, so the
+// optimiser folds every form test away and each hot loop stays small.
+
+// @ts-ignore: decorator
+@inline function sumsBody(
   kind: i32, t: usize, p: usize, w: usize, pw: usize, count: i32, segLen: i32, acc: usize, stats: usize, terms: usize,
   flags: i32, eps: f32, hi: f32, sm: f32, ign: f32, posWeight: f32, a: f32, g: f32, c0: f32, c1: f32,
 ): void {
@@ -357,11 +354,8 @@ export function elementwiseSums(
   }
 }
 
-/**
- * The gradient pass of BCE (kind 0) or focal (kind 1): writes (or adds, with
- * `accumulate`) scale·w·∂ℓ/∂p over `count` elements; ignored elements get 0.
- */
-export function elementwiseGrad(
+// @ts-ignore: decorator
+@inline function gradBody(
   kind: i32, g: usize, t: usize, p: usize, w: usize, pw: usize, count: i32,
   flags: i32, eps: f32, hi: f32, sm: f32, ign: f32, posWeight: f32, a: f32, gam: f32, scale: f32, accumulate: i32,
 ): void {
@@ -400,5 +394,79 @@ export function elementwiseGrad(
     if (ignore && tv == ign) d = 0;
     if (accumulate) d += load<f32>(g + off);
     store<f32>(g + off, d);
+  }
+}
+
+/** Per-element options that need the general loop. */
+const PER_ELEMENT: i32 = FLAG_IGNORE | FLAG_WEIGHT | FLAG_POS_WEIGHT;
+
+/**
+ * The sums pass over `count` elements in segments of `segLen`: adds (Σ loss,
+ * kept count) per segment into acc, writes the per-element loss to `terms`
+ * when non-zero, and folds the ranges of t (kept elements), x, w and pw into
+ * stats (8 f32: t, p, w, pw as [lo, hi]). `sm` is the label smoothing σ
+ * (t ← t(1−σ) + σ/2), `posWeight` the scalar posWeight.
+ */
+export function bceSums(
+  t: usize, p: usize, w: usize, pw: usize, count: i32, segLen: i32, acc: usize, stats: usize, terms: usize,
+  flags: i32, eps: f32, hi: f32, sm: f32, ign: f32, posWeight: f32,
+): void {
+  if ((flags & PER_ELEMENT) == 0 && sm == 0 && posWeight == 1) {
+    if (flags == 0) {
+      sumsBody(0, t, p, 0, 0, count, segLen, acc, stats, terms, 0, eps, hi, 0, 0, 1, 0, 0, 0, 0);
+      return;
+    }
+    if (flags == FLAG_LOGITS) {
+      sumsBody(0, t, p, 0, 0, count, segLen, acc, stats, terms, FLAG_LOGITS, eps, hi, 0, 0, 1, 0, 0, 0, 0);
+      return;
+    }
+  }
+  sumsBody(0, t, p, w, pw, count, segLen, acc, stats, terms, flags, eps, hi, sm, ign, posWeight, 0, 0, 0, 0);
+}
+
+/** The focal sums pass (see bceSums); `a`, `g` are α and γ, `c0`, `c1` the seed form's placeholders. */
+export function focalSums(
+  t: usize, p: usize, count: i32, segLen: i32, acc: usize, stats: usize, terms: usize,
+  flags: i32, eps: f32, hi: f32, ign: f32, a: f32, g: f32, c0: f32, c1: f32,
+): void {
+  if (flags == 0) {
+    sumsBody(1, t, p, 0, 0, count, segLen, acc, stats, terms, 0, eps, hi, 0, 0, 1, a, g, c0, c1);
+  } else if (flags == FLAG_LOGITS) {
+    sumsBody(1, t, p, 0, 0, count, segLen, acc, stats, terms, FLAG_LOGITS, eps, hi, 0, 0, 1, a, g, c0, c1);
+  } else if (flags == FLAG_STANDARD) {
+    sumsBody(1, t, p, 0, 0, count, segLen, acc, stats, terms, FLAG_STANDARD, eps, hi, 0, 0, 1, a, g, c0, c1);
+  } else {
+    sumsBody(1, t, p, 0, 0, count, segLen, acc, stats, terms, flags, eps, hi, 0, ign, 1, a, g, c0, c1);
+  }
+}
+
+/** Writes (or adds, with `accumulate`) scale·w·∂ℓ/∂p over `count` elements; ignored elements get 0. */
+export function bceGrad(
+  g: usize, t: usize, p: usize, w: usize, pw: usize, count: i32,
+  flags: i32, eps: f32, hi: f32, sm: f32, ign: f32, posWeight: f32, scale: f32, accumulate: i32,
+): void {
+  if ((flags & PER_ELEMENT) == 0 && sm == 0 && posWeight == 1 && accumulate == 0) {
+    if (flags == 0) {
+      gradBody(0, g, t, p, 0, 0, count, 0, eps, hi, 0, 0, 1, 0, 0, scale, 0);
+      return;
+    }
+    if (flags == FLAG_LOGITS) {
+      gradBody(0, g, t, p, 0, 0, count, FLAG_LOGITS, eps, hi, 0, 0, 1, 0, 0, scale, 0);
+      return;
+    }
+  }
+  gradBody(0, g, t, p, w, pw, count, flags, eps, hi, sm, ign, posWeight, 0, 0, scale, accumulate);
+}
+
+/** The focal gradient pass (see bceGrad). */
+export function focalGrad(
+  g: usize, t: usize, p: usize, count: i32, flags: i32, eps: f32, hi: f32, ign: f32, a: f32, gam: f32, scale: f32, accumulate: i32,
+): void {
+  if (flags == 0 && accumulate == 0) {
+    gradBody(1, g, t, p, 0, 0, count, 0, eps, hi, 0, 0, 1, a, gam, scale, 0);
+  } else if (flags == FLAG_STANDARD && accumulate == 0) {
+    gradBody(1, g, t, p, 0, 0, count, FLAG_STANDARD, eps, hi, 0, 0, 1, a, gam, scale, 0);
+  } else {
+    gradBody(1, g, t, p, 0, 0, count, flags, eps, hi, 0, ign, 1, a, gam, scale, accumulate);
   }
 }

@@ -253,7 +253,12 @@ export function regionGrad(
     const n = min(segLen, count - start);
     const off = (<usize>start) << 2;
     const cI = <f32>load<f64>(coef), cP = <f32>load<f64>(coef, 8);
-    if (accumulate != 0) {
+    // the plain forms get their own loops with every option folded away
+    if (flags == 0 && accumulate == 0) {
+      regionGradSegment(g + off, t + off, p + off, n, cI, cP, false, false, false, false, 0, false);
+    } else if (flags == 0) {
+      regionGradSegment(g + off, t + off, p + off, n, cI, cP, false, false, false, false, 0, true);
+    } else if (accumulate != 0) {
       regionGradSegment(g + off, t + off, p + off, n, cI, cP, logits, squared, soft, ignore, ign, true);
     } else {
       regionGradSegment(g + off, t + off, p + off, n, cI, cP, logits, squared, soft, ignore, ign, false);

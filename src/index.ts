@@ -9,6 +9,7 @@ import type {
   FocalDiceOptions,
   FocalOptions,
   FocalTverskyOptions,
+  GradOptions,
   RegionOptions,
   TverskyOptions,
 } from "./options";
@@ -25,6 +26,7 @@ export type {
   FocalDiceOptions,
   FocalOptions,
   FocalTverskyOptions,
+  GradOptions,
   Preset,
   Reduction,
   RegionOptions,
@@ -58,24 +60,24 @@ export interface Segloss {
   readonly memoryBytes: number;
 
   bce(target: TensorLike, pred: TensorLike, opts?: BceOptions): Value;
-  bceGrad(target: TensorLike, pred: TensorLike, opts?: BceOptions): LossAndGrad;
+  bceGrad(target: TensorLike, pred: TensorLike, opts?: BceOptions & GradOptions): LossAndGrad;
   focal(target: TensorLike, pred: TensorLike, opts?: FocalOptions): Value;
-  focalGrad(target: TensorLike, pred: TensorLike, opts?: FocalOptions): LossAndGrad;
+  focalGrad(target: TensorLike, pred: TensorLike, opts?: FocalOptions & GradOptions): LossAndGrad;
   dice(target: TensorLike, pred: TensorLike, opts?: RegionOptions): Value;
-  diceGrad(target: TensorLike, pred: TensorLike, opts?: RegionOptions): LossAndGrad;
+  diceGrad(target: TensorLike, pred: TensorLike, opts?: RegionOptions & GradOptions): LossAndGrad;
   diceCoefficient(target: TensorLike, pred: TensorLike, opts?: RegionOptions): Value;
   jaccard(target: TensorLike, pred: TensorLike, opts?: RegionOptions): Value;
-  jaccardGrad(target: TensorLike, pred: TensorLike, opts?: RegionOptions): LossAndGrad;
+  jaccardGrad(target: TensorLike, pred: TensorLike, opts?: RegionOptions & GradOptions): LossAndGrad;
   tversky(target: TensorLike, pred: TensorLike, opts?: TverskyOptions): Value;
-  tverskyGrad(target: TensorLike, pred: TensorLike, opts?: TverskyOptions): LossAndGrad;
+  tverskyGrad(target: TensorLike, pred: TensorLike, opts?: TverskyOptions & GradOptions): LossAndGrad;
   focalTversky(target: TensorLike, pred: TensorLike, opts?: FocalTverskyOptions): Value;
-  focalTverskyGrad(target: TensorLike, pred: TensorLike, opts?: FocalTverskyOptions): LossAndGrad;
+  focalTverskyGrad(target: TensorLike, pred: TensorLike, opts?: FocalTverskyOptions & GradOptions): LossAndGrad;
   bceDice(target: TensorLike, pred: TensorLike, opts?: BceDiceOptions): number;
-  bceDiceGrad(target: TensorLike, pred: TensorLike, opts?: BceDiceOptions): LossAndGrad;
+  bceDiceGrad(target: TensorLike, pred: TensorLike, opts?: BceDiceOptions & GradOptions): LossAndGrad;
   bceLogDice(target: TensorLike, pred: TensorLike, opts?: BceDiceOptions): number;
-  bceLogDiceGrad(target: TensorLike, pred: TensorLike, opts?: BceDiceOptions): LossAndGrad;
+  bceLogDiceGrad(target: TensorLike, pred: TensorLike, opts?: BceDiceOptions & GradOptions): LossAndGrad;
   focalDice(target: TensorLike, pred: TensorLike, opts?: FocalDiceOptions): number;
-  focalDiceGrad(target: TensorLike, pred: TensorLike, opts?: FocalDiceOptions): LossAndGrad;
+  focalDiceGrad(target: TensorLike, pred: TensorLike, opts?: FocalDiceOptions & GradOptions): LossAndGrad;
 
   /**
    * A typed array that lives in this instance's WebAssembly memory: losses

@@ -65,6 +65,11 @@ export interface FocalOptions extends CommonOptions {
 }
 
 export type BceDiceOptions = BceOptions & RegionOptions;
+
+/** Options of the …Grad forms: `out` receives the gradient (it may live in WebAssembly memory, and may alias pred). */
+export interface GradOptions {
+  out?: Float32Array;
+}
 export type FocalDiceOptions = FocalOptions & RegionOptions & { focalWeight?: number };
 
 type Check = (v: unknown, name: string) => unknown;
@@ -102,6 +107,8 @@ const tensor: Check = (v, name) => {
   return fail("E_OPTION", name, "a tensor (typed array, {data, shape}, …)", describe(v));
 };
 
+const float32: Check = (v, name) => (v instanceof Float32Array ? v : fail("E_OPTION", name, "a Float32Array", describe(v)));
+
 const shape: Check = (v, name) => (Array.isArray(v) ? v : fail("E_OPTION", name, "an array of positive integers", describe(v)));
 
 const CHECKS: Record<string, Check> = {
@@ -129,7 +136,11 @@ const CHECKS: Record<string, Check> = {
   gamma: num(0, 100, "a number in [0, 100]"),
   variant: oneOf("seed", "standard"),
   focalWeight: num(0, Number.MAX_VALUE, "a finite number ≥ 0"),
+  out: float32,
 };
+
+/** Options only the …Grad forms take. */
+export const GRAD_OPTIONS = ["out"];
 
 const COMMON = ["shape", "reduction", "fromLogits", "preset", "ignoreIndex"];
 const BCE = [...COMMON, "posWeight", "weight", "labelSmoothing", "epsilon", "epsilonMode"];

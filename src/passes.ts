@@ -20,6 +20,8 @@ export interface Pass {
 
 /** Smallest chunk worth streaming through; below this the memory is too small. */
 const MIN_CHUNK = 4096;
+/** Largest chunk: staged slices this small stay in the L2 cache between the copy and the kernel. */
+const MAX_CHUNK = 1 << 15;
 
 export function runPass(rt: Runtime, pass: Pass): void {
   const { inputs, nSeg, segLen, out } = pass;
@@ -42,7 +44,7 @@ export function runPass(rt: Runtime, pass: Pass): void {
 
   // One staging block: stagedCount float32 slices of `cap` elements each.
   const free = rt.largestFree() - 16 * (stagedCount + 1);
-  let cap = Math.min(total, Math.floor(free / (4 * stagedCount)));
+  let cap = Math.min(total, MAX_CHUNK, Math.floor(free / (4 * stagedCount)));
   cap = cap >= total ? total : cap & ~3;
   if (cap < Math.min(total, MIN_CHUNK)) {
     fail("E_MEMORY", "input", `room for ${Math.min(total, MIN_CHUNK)} elements per chunk in WebAssembly memory`, `${Math.max(cap, 0)}`);

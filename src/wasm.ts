@@ -19,8 +19,7 @@ export interface Kernels {
     ign: number,
     accumulate: number,
   ): void;
-  elementwiseSums(
-    kind: number,
+  bceSums(
     t: number,
     p: number,
     w: number,
@@ -36,13 +35,25 @@ export interface Kernels {
     smoothing: number,
     ign: number,
     posWeight: number,
+  ): void;
+  focalSums(
+    t: number,
+    p: number,
+    count: number,
+    segLen: number,
+    acc: number,
+    stats: number,
+    terms: number,
+    flags: number,
+    eps: number,
+    hi: number,
+    ign: number,
     alpha: number,
     gamma: number,
     c0: number,
     c1: number,
   ): void;
-  elementwiseGrad(
-    kind: number,
+  bceGrad(
     g: number,
     t: number,
     p: number,
@@ -55,6 +66,18 @@ export interface Kernels {
     smoothing: number,
     ign: number,
     posWeight: number,
+    scale: number,
+    accumulate: number,
+  ): void;
+  focalGrad(
+    g: number,
+    t: number,
+    p: number,
+    count: number,
+    flags: number,
+    eps: number,
+    hi: number,
+    ign: number,
     alpha: number,
     gamma: number,
     scale: number,

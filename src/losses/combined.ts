@@ -1,9 +1,9 @@
 // The seed's sums of losses: bce + Dice, bce − ln Dice, focalWeight·focal − ln Dice.
 // Each part runs its own fused pass; the gradients add into one buffer.
 import { fail } from "../errors";
-import { checkOptions, resolve } from "../options";
+import { checkOptions, GRAD_OPTIONS, resolve } from "../options";
 import type { Runtime } from "../wasm";
-import { reduceTerms } from "./common";
+import { gradBuffer, reduceTerms } from "./common";
 import { elementwiseGradInto, elementwiseTerms, reduceSum } from "./elementwise";
 import { regionGradInto, regionTerms } from "./region";
 
@@ -18,7 +18,8 @@ export function combinedLoss(
   withGrad: boolean,
 ): { loss: number; grad: Float32Array | null } {
   const first = fn === "focalDice" ? "focal" : "bce";
-  const checked = checkOptions(withGrad ? `${fn}Grad` : fn, opts, [first, "dice"], fn === "focalDice" ? ["focalWeight"] : []);
+  const extra = [...(fn === "focalDice" ? ["focalWeight"] : []), ...(withGrad ? GRAD_OPTIONS : [])];
+  const checked = checkOptions(withGrad ? `${fn}Grad` : fn, opts, [first, "dice"], extra);
   if (checked.reduction === "none") {
     fail("E_OPTION", "opts.reduction", `'mean' or 'sum' (${fn} adds terms of different shapes: call its parts for 'none')`, "'none'");
   }
@@ -34,7 +35,7 @@ export function combinedLoss(
   const loss = weightA * partA.value + partD.value;
   if (!withGrad) return { loss, grad: null };
 
-  const grad = new Float32Array(a.prep.inputs.p.length);
+  const grad = gradBuffer(checked.out, a.prep.inputs.p.length);
   elementwiseGradInto(rt, first, a.prep, weightA * partA.scale, grad, false);
   const w = rD.reduction === "mean" ? (partD.kept ? 1 / partD.kept : 0) : 1;
   regionGradInto(rt, "dice", d, rD, () => w, grad, true);

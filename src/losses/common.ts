@@ -79,3 +79,11 @@ export function reduceTerms(terms: Float64Array, reduction: "mean" | "sum"): { v
   }
   return { value: reduction === "sum" ? sum : kept ? sum / kept : 0, kept };
 }
+
+/** The gradient buffer: opts.out when given (checked for length), else a new array. */
+export function gradBuffer(out: unknown, n: number): Float32Array {
+  if (out === undefined) return new Float32Array(n);
+  const o = out as Float32Array;
+  if (o.length !== n) fail("E_SHAPE", "opts.out", `a Float32Array of ${n} elements (the prediction's)`, describe(o));
+  return o;
+}

@@ -1,11 +1,11 @@
 // BCE and focal: one kernel pass gives Σ loss and the kept count (and the
 // per-element terms for reduction 'none'); a second pass writes the gradient.
 import { fail } from "../errors";
-import { checkOptions, type PartName, type Resolved, resolve } from "../options";
+import { checkOptions, GRAD_OPTIONS, type PartName, type Resolved, resolve } from "../options";
 import { runPass, withF64 } from "../passes";
 import type { NumericArray } from "../tensor";
 import type { Runtime } from "../wasm";
-import { type BinaryInputs, binaryInputs, checkStats, ignoreArg, newStats, perPixelData } from "./common";
+import { type BinaryInputs, binaryInputs, checkStats, gradBuffer, ignoreArg, newStats, perPixelData } from "./common";
 
 const FLAG_LOGITS = 1;
 const FLAG_IGNORE = 8;
@@ -20,11 +20,16 @@ type Kind = "bce" | "focal";
 
 interface Prepared {
   inputs: BinaryInputs;
-  weight: NumericArray | null;
-  posWeight: NumericArray | null;
-  /** The scalar kernel arguments after flags: eps, hi, smoothing, ign, posWeight, alpha, gamma. */
+  weightT: NumericArray | null;
+  posWeightT: NumericArray | null;
   flags: number;
-  args: [number, number, number, number, number, number, number];
+  eps: number;
+  hi: number;
+  smoothing: number;
+  ign: number;
+  posWeight: number;
+  alpha: number;
+  gamma: number;
   c0: number;
   c1: number;
 }
@@ -32,15 +37,15 @@ interface Prepared {
 function prepare(kind: Kind, target: unknown, pred: unknown, r: Resolved): Prepared {
   const inputs = binaryInputs(target, pred, r);
   const n = inputs.p.length;
-  const weight = kind === "bce" && r.weight !== null ? perPixelData(r.weight, "opts.weight", n) : null;
-  const posWeight = kind === "bce" && typeof r.posWeight !== "number" ? perPixelData(r.posWeight, "opts.posWeight", n) : null;
+  const weightT = kind === "bce" && r.weight !== null ? perPixelData(r.weight, "opts.weight", n) : null;
+  const posWeightT = kind === "bce" && typeof r.posWeight !== "number" ? perPixelData(r.posWeight, "opts.posWeight", n) : null;
   const ign = ignoreArg(r);
   const eps = r.epsilon ?? 0;
   const hi = Math.fround(1 - eps);
   const alpha = r.alpha ?? 1;
   let flags = (r.fromLogits ? FLAG_LOGITS : 0) | (ign.on ? FLAG_IGNORE : 0);
-  if (weight) flags |= FLAG_WEIGHT;
-  if (posWeight) flags |= FLAG_POS_WEIGHT;
+  if (weightT) flags |= FLAG_WEIGHT;
+  if (posWeightT) flags |= FLAG_POS_WEIGHT;
   if (kind === "bce" && r.epsilonMode === "add") flags |= FLAG_ADD_EPS;
   if (kind === "focal") flags |= (r.variant === "standard" ? FLAG_STANDARD : 0) | (r.alpha === null ? FLAG_NO_ALPHA : 0);
   // the seed focal's clipped placeholders: pt0 = clip(0) = 1e-3 where t ≠ 0, pt1 = clip(1) = 0.999 where t ≠ 1
@@ -48,10 +53,8 @@ function prepare(kind: Kind, target: unknown, pred: unknown, r: Resolved): Prepa
   const c1 = -alpha * (1 - 0.999) ** r.gamma * Math.log(0.999);
   const smoothing = kind === "bce" ? r.labelSmoothing : 0;
   const pw = typeof r.posWeight === "number" ? r.posWeight : 1;
-  return { inputs, weight, posWeight, flags, args: [eps, hi, smoothing, ign.value, pw, alpha, r.gamma], c0, c1 };
+  return { inputs, weightT, posWeightT, flags, eps, hi, smoothing, ign: ign.value, posWeight: pw, alpha, gamma: r.gamma, c0, c1 };
 }
-
-const KIND_ID: Record<Kind, number> = { bce: 0, focal: 1 };
 
 /** Σ loss, the kept count and (for 'none') the per-element terms. */
 export function elementwiseTerms(
@@ -62,19 +65,38 @@ export function elementwiseTerms(
   r: Resolved,
 ): { sum: number; kept: number; terms: Float32Array | null; prep: Prepared } {
   const prep = prepare(kind, target, pred, r);
-  const { inputs, weight, posWeight, flags, args, c0, c1 } = prep;
+  const k = prep;
+  const { inputs } = prep;
   const n = inputs.p.length;
   const terms = r.reduction === "none" ? new Float32Array(n) : null;
   const [sum, kept] = withF64(rt, SLOTS, (acc) => {
     const stats = newStats(rt);
     try {
       runPass(rt, {
-        inputs: [inputs.t, inputs.p, weight, posWeight],
+        inputs: [inputs.t, inputs.p, k.weightT, k.posWeightT],
         nSeg: 1,
         segLen: n,
         out: terms ?? undefined,
         run: (ptrs, out, count, len) =>
-          rt.k.elementwiseSums(KIND_ID[kind], ptrs[0], ptrs[1], ptrs[2], ptrs[3], count, len, acc, stats, out, flags, ...args, c0, c1),
+          kind === "bce"
+            ? rt.k.bceSums(
+                ptrs[0],
+                ptrs[1],
+                ptrs[2],
+                ptrs[3],
+                count,
+                len,
+                acc,
+                stats,
+                out,
+                k.flags,
+                k.eps,
+                k.hi,
+                k.smoothing,
+                k.ign,
+                k.posWeight,
+              )
+            : rt.k.focalSums(ptrs[0], ptrs[1], count, len, acc, stats, out, k.flags, k.eps, k.hi, k.ign, k.alpha, k.gamma, k.c0, k.c1),
       });
       checkStats(rt, stats, r);
     } finally {
@@ -87,15 +109,18 @@ export function elementwiseTerms(
 
 /** Adds (or writes) scale·∂(Σ w·ℓ)/∂pred into grad. */
 export function elementwiseGradInto(rt: Runtime, kind: Kind, prep: Prepared, scale: number, grad: Float32Array, accumulate: boolean): void {
-  const { inputs, weight, posWeight, flags, args } = prep;
+  const k = prep;
+  const acc = accumulate ? 1 : 0;
   runPass(rt, {
-    inputs: [inputs.t, inputs.p, weight, posWeight],
+    inputs: [k.inputs.t, k.inputs.p, k.weightT, k.posWeightT],
     nSeg: 1,
-    segLen: inputs.p.length,
+    segLen: k.inputs.p.length,
     out: grad,
     outIsInput: accumulate,
     run: (ptrs, out, count) =>
-      rt.k.elementwiseGrad(KIND_ID[kind], out, ptrs[0], ptrs[1], ptrs[2], ptrs[3], count, flags, ...args, scale, accumulate ? 1 : 0),
+      kind === "bce"
+        ? rt.k.bceGrad(out, ptrs[0], ptrs[1], ptrs[2], ptrs[3], count, k.flags, k.eps, k.hi, k.smoothing, k.ign, k.posWeight, scale, acc)
+        : rt.k.focalGrad(out, ptrs[0], ptrs[1], count, k.flags, k.eps, k.hi, k.ign, k.alpha, k.gamma, scale, acc),
   });
 }
 
@@ -118,11 +143,12 @@ export function elementwiseLossGrad(
   pred: unknown,
   opts: unknown,
 ): { loss: number; grad: Float32Array } {
-  const r = resolve(kind as PartName, checkOptions(`${kind}Grad`, opts, [kind]));
+  const checked = checkOptions(`${kind}Grad`, opts, [kind], GRAD_OPTIONS);
+  const r = resolve(kind as PartName, checked);
   if (r.reduction === "none") fail("E_OPTION", "opts.reduction", "'mean' or 'sum' (a gradient needs a scalar loss)", "'none'");
   const { sum, kept, prep } = elementwiseTerms(rt, kind, target, pred, r);
   const { value, scale } = reduceSum(sum, kept, r.reduction);
-  const grad = new Float32Array(prep.inputs.p.length);
+  const grad = gradBuffer(checked.out, prep.inputs.p.length);
   elementwiseGradInto(rt, kind, prep, scale, grad, false);
   return { loss: value, grad };
 }

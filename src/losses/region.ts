@@ -2,10 +2,10 @@
 // per term in one pass; the scores, their derivatives w.r.t. the sums, the
 // empty-target rule and the reduction are scalar arithmetic here.
 import { fail } from "../errors";
-import { checkOptions, type Resolved, resolve } from "../options";
+import { checkOptions, GRAD_OPTIONS, type Resolved, resolve } from "../options";
 import { runPass, withF64 } from "../passes";
 import type { Runtime } from "../wasm";
-import { type BinaryInputs, binaryInputs, checkStats, ignoreArg, newStats, reduceTerms } from "./common";
+import { type BinaryInputs, binaryInputs, checkStats, gradBuffer, ignoreArg, newStats, reduceTerms } from "./common";
 
 export type Score = "dice" | "jaccard" | "tversky" | "focalTversky";
 
@@ -182,11 +182,12 @@ export function regionLossGrad(
   pred: unknown,
   opts: unknown,
 ): { loss: number; grad: Float32Array } {
-  const r = resolve(score, checkOptions(`${score}Grad`, opts, [score]));
+  const checked = checkOptions(`${score}Grad`, opts, [score], GRAD_OPTIONS);
+  const r = resolve(score, checked);
   if (r.reduction === "none") fail("E_OPTION", "opts.reduction", "'mean' or 'sum' (a gradient needs a scalar loss)", "'none'");
   const res = regionTerms(rt, score, target, pred, r);
   const { value, kept } = reduceTerms(res.terms, r.reduction);
-  const grad = new Float32Array(res.inputs.p.length);
+  const grad = gradBuffer(checked.out, res.inputs.p.length);
   const w = r.reduction === "mean" ? (kept ? 1 / kept : 0) : 1;
   regionGradInto(rt, score, res, r, () => w, grad, false);
   return { loss: value, grad };
