@@ -9,7 +9,9 @@ export const FLAG_WEIGHT: i32 = 16; // per-pixel weight tensor at w
 export const FLAG_POS_WEIGHT: i32 = 32; // per-pixel posWeight tensor at pw
 export const FLAG_ADD_EPS: i32 = 64; // tf.keras 2: ε added inside the logs after the clip
 export const FLAG_STANDARD: i32 = 128; // focal: Lin et al. form instead of the seed's
-export const FLAG_NO_ALPHA: i32 = 256; // focal standard: no α_t factor
+export const FLAG_NO_ALPHA: i32 = 256; // focal: no α factor
+export const FLAG_GAMMA_075: i32 = 512; // focal γ = 0.75: b^γ = √(b·√b)
+export const FLAG_GAMMA_2: i32 = 1024; // focal γ = 2: b^γ = b·b
 
 /** f64 slots per segment: Σ loss, kept count. */
 export const ELEMENTWISE_SLOTS: i32 = 2;
@@ -101,15 +103,21 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
 // `c1` is the placeholder of t ≠ 1 (pt1 = 0.999), `c0` that of t ≠ 0 (pt0 = 1e-3).
 
 // @ts-ignore: decorator
-@inline function powPos4(b: v128, gamma: v128): v128 {
-  // b^γ for b ≥ 0; 0^γ = 0 for γ > 0 and 1 for γ = 0
+@inline function powPos4(b: v128, gamma: v128, flags: i32): v128 {
+  // b^γ for b ≥ 0; the seed's γ = 0.75 and the standard γ = 2 are exact
+  // square roots and products instead of exp(γ·ln b)
+  if (flags & FLAG_GAMMA_075) return f32x4.sqrt(f32x4.mul(b, f32x4.sqrt(b)));
+  if (flags & FLAG_GAMMA_2) return f32x4.mul(b, b);
   const r = exp4(f32x4.mul(gamma, log4(b)));
   const zero = f32x4.splat(0);
+  // 0^γ = 0 for γ > 0 and 1 for γ = 0
   return v128.bitselect(r, v128.and(f32x4.splat(1), f32x4.eq(gamma, zero)), f32x4.gt(b, zero));
 }
 
 // @ts-ignore: decorator
-@inline function powPos1(b: f32, gamma: f32): f32 {
+@inline function powPos1(b: f32, gamma: f32, flags: i32): f32 {
+  if (flags & FLAG_GAMMA_075) return Mathf.sqrt(b * Mathf.sqrt(b));
+  if (flags & FLAG_GAMMA_2) return b * b;
   return b > 0 ? exp1(gamma * log1(b)) : gamma == 0 ? 1 : 0;
 }
 
@@ -123,7 +131,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   if (flags & FLAG_STANDARD) {
     const l = bce4(t, x, one, flags, eps, hi);
     const pt = f32x4.add(f32x4.mul(p, t), f32x4.mul(f32x4.sub(one, p), f32x4.sub(one, t)));
-    let r = f32x4.mul(l, powPos4(f32x4.pmax(f32x4.sub(one, pt), zero), gamma));
+    let r = f32x4.mul(l, powPos4(f32x4.pmax(f32x4.sub(one, pt), zero), gamma, flags));
     if (!(flags & FLAG_NO_ALPHA)) {
       r = f32x4.mul(r, f32x4.add(f32x4.mul(alpha, t), f32x4.mul(f32x4.sub(one, alpha), f32x4.sub(one, t))));
     }
@@ -134,7 +142,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   const q = v128.bitselect(pc, f32x4.sub(one, pc), is1);
   const b = v128.bitselect(f32x4.sub(one, pc), pc, is1);
   const coef = flags & FLAG_NO_ALPHA ? one : v128.bitselect(alpha, f32x4.sub(one, alpha), is1);
-  const main = f32x4.neg(f32x4.mul(f32x4.mul(coef, exp4(f32x4.mul(gamma, log4(b)))), log4(q)));
+  const main = f32x4.neg(f32x4.mul(f32x4.mul(coef, powPos4(b, gamma, flags)), log4(q)));
   const hard = v128.or(is1, is0);
   const placeholder = v128.bitselect(c0, v128.bitselect(c1, f32x4.add(c0, c1), is0), is1);
   return f32x4.add(v128.and(main, hard), placeholder);
@@ -146,7 +154,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   if (flags & FLAG_STANDARD) {
     const l = bce1(t, x, 1, flags, eps, hi);
     const pt = p * t + (<f32>1 - p) * (<f32>1 - t);
-    let r = l * powPos1(max(<f32>1 - pt, <f32>0), gamma);
+    let r = l * powPos1(max(<f32>1 - pt, <f32>0), gamma, flags);
     if (!(flags & FLAG_NO_ALPHA)) r *= alpha * t + (<f32>1 - alpha) * (<f32>1 - t);
     return r;
   }
@@ -155,7 +163,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   const q = t == 1 ? pc : <f32>1 - pc;
   const b = t == 1 ? <f32>1 - pc : pc;
   const coef: f32 = flags & FLAG_NO_ALPHA ? 1 : t == 1 ? alpha : <f32>1 - alpha;
-  return -coef * exp1(gamma * log1(b)) * log1(q) + (t == 1 ? c0 : c1);
+  return -coef * powPos1(b, gamma, flags) * log1(q) + (t == 1 ? c0 : c1);
 }
 
 // @ts-ignore: decorator
@@ -171,7 +179,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
     const dl = bceGrad4(t, x, one, flags, eps, hi); // w.r.t. x when logits
     const pt = f32x4.add(f32x4.mul(p, t), f32x4.mul(f32x4.sub(one, p), f32x4.sub(one, t)));
     const u = f32x4.pmax(f32x4.sub(one, pt), zero);
-    const m = powPos4(u, gamma);
+    const m = powPos4(u, gamma, flags);
     const upos = f32x4.gt(u, zero);
     const safeU = v128.bitselect(u, one, upos);
     const dm = v128.and(f32x4.neg(f32x4.mul(f32x4.div(f32x4.mul(gamma, m), safeU), f32x4.sub(f32x4.add(t, t), one))), upos);
@@ -191,7 +199,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   const a1 = flags & FLAG_NO_ALPHA ? one : alpha;
   const a0 = flags & FLAG_NO_ALPHA ? one : f32x4.sub(one, alpha);
   const coef = v128.bitselect(f32x4.neg(a1), a0, is1);
-  const bg = exp4(f32x4.mul(gamma, log4(b)));
+  const bg = powPos4(b, gamma, flags);
   const inner = f32x4.sub(f32x4.div(one, q), f32x4.div(f32x4.mul(gamma, log4(q)), b));
   return v128.and(f32x4.mul(f32x4.mul(f32x4.mul(coef, bg), inner), dpdx), inside);
 }
@@ -205,7 +213,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
     const l = bce1(t, x, 1, flags, eps, hi);
     const dl = bceGrad1(t, x, 1, flags, eps, hi);
     const u = max(<f32>1 - (p * t + (<f32>1 - p) * (<f32>1 - t)), <f32>0);
-    const m = powPos1(u, gamma);
+    const m = powPos1(u, gamma, flags);
     const dm: f32 = u > 0 ? (-gamma * m / u) * (2 * t - 1) : 0;
     let r = dl * m + l * dm * dpdx;
     if (!(flags & FLAG_NO_ALPHA)) r *= alpha * t + (<f32>1 - alpha) * (<f32>1 - t);
@@ -215,7 +223,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   const q = t == 1 ? p : <f32>1 - p;
   const b = t == 1 ? <f32>1 - p : p;
   const coef: f32 = flags & FLAG_NO_ALPHA ? (t == 1 ? -1 : 1) : t == 1 ? -alpha : <f32>1 - alpha;
-  return coef * exp1(gamma * log1(b)) * (1 / q - (gamma * log1(q)) / b) * dpdx;
+  return coef * powPos1(b, gamma, flags) * (1 / q - (gamma * log1(q)) / b) * dpdx;
 }
 
 // ------------------------------------------------------------------ passes
@@ -429,12 +437,15 @@ export function focalSums(
   t: usize, p: usize, count: i32, segLen: i32, acc: usize, stats: usize, terms: usize,
   flags: i32, eps: f32, hi: f32, ign: f32, a: f32, g: f32, c0: f32, c1: f32,
 ): void {
-  if (flags == 0) {
-    sumsBody(1, t, p, 0, 0, count, segLen, acc, stats, terms, 0, eps, hi, 0, 0, 1, a, g, c0, c1);
-  } else if (flags == FLAG_LOGITS) {
-    sumsBody(1, t, p, 0, 0, count, segLen, acc, stats, terms, FLAG_LOGITS, eps, hi, 0, 0, 1, a, g, c0, c1);
-  } else if (flags == FLAG_STANDARD) {
-    sumsBody(1, t, p, 0, 0, count, segLen, acc, stats, terms, FLAG_STANDARD, eps, hi, 0, 0, 1, a, g, c0, c1);
+  // the defaults of each form get their own loops: seed (γ 0.75) on probabilities
+  // or logits, standard (γ 2) on probabilities
+  const G075 = FLAG_GAMMA_075, STD2 = FLAG_STANDARD | FLAG_GAMMA_2;
+  if (flags == G075) {
+    sumsBody(1, t, p, 0, 0, count, segLen, acc, stats, terms, G075, eps, hi, 0, 0, 1, a, g, c0, c1);
+  } else if (flags == (G075 | FLAG_LOGITS)) {
+    sumsBody(1, t, p, 0, 0, count, segLen, acc, stats, terms, G075 | FLAG_LOGITS, eps, hi, 0, 0, 1, a, g, c0, c1);
+  } else if (flags == STD2) {
+    sumsBody(1, t, p, 0, 0, count, segLen, acc, stats, terms, STD2, eps, hi, 0, 0, 1, a, g, c0, c1);
   } else {
     sumsBody(1, t, p, 0, 0, count, segLen, acc, stats, terms, flags, eps, hi, 0, ign, 1, a, g, c0, c1);
   }
@@ -462,10 +473,11 @@ export function bceGrad(
 export function focalGrad(
   g: usize, t: usize, p: usize, count: i32, flags: i32, eps: f32, hi: f32, ign: f32, a: f32, gam: f32, scale: f32, accumulate: i32,
 ): void {
-  if (flags == 0 && accumulate == 0) {
-    gradBody(1, g, t, p, 0, 0, count, 0, eps, hi, 0, 0, 1, a, gam, scale, 0);
-  } else if (flags == FLAG_STANDARD && accumulate == 0) {
-    gradBody(1, g, t, p, 0, 0, count, FLAG_STANDARD, eps, hi, 0, 0, 1, a, gam, scale, 0);
+  const G075 = FLAG_GAMMA_075, STD2 = FLAG_STANDARD | FLAG_GAMMA_2;
+  if (flags == G075 && accumulate == 0) {
+    gradBody(1, g, t, p, 0, 0, count, G075, eps, hi, 0, 0, 1, a, gam, scale, 0);
+  } else if (flags == STD2 && accumulate == 0) {
+    gradBody(1, g, t, p, 0, 0, count, STD2, eps, hi, 0, 0, 1, a, gam, scale, 0);
   } else {
     gradBody(1, g, t, p, 0, 0, count, flags, eps, hi, 0, ign, 1, a, gam, scale, accumulate);
   }

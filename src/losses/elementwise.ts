@@ -14,6 +14,8 @@ const FLAG_POS_WEIGHT = 32;
 const FLAG_ADD_EPS = 64;
 const FLAG_STANDARD = 128;
 const FLAG_NO_ALPHA = 256;
+const FLAG_GAMMA_075 = 512;
+const FLAG_GAMMA_2 = 1024;
 const SLOTS = 2; // ELEMENTWISE_SLOTS in assembly/elementwise.ts
 
 type Kind = "bce" | "focal";
@@ -47,7 +49,10 @@ function prepare(kind: Kind, target: unknown, pred: unknown, r: Resolved): Prepa
   if (weightT) flags |= FLAG_WEIGHT;
   if (posWeightT) flags |= FLAG_POS_WEIGHT;
   if (kind === "bce" && r.epsilonMode === "add") flags |= FLAG_ADD_EPS;
-  if (kind === "focal") flags |= (r.variant === "standard" ? FLAG_STANDARD : 0) | (r.alpha === null ? FLAG_NO_ALPHA : 0);
+  if (kind === "focal") {
+    flags |= (r.variant === "standard" ? FLAG_STANDARD : 0) | (r.alpha === null ? FLAG_NO_ALPHA : 0);
+    flags |= r.gamma === 0.75 ? FLAG_GAMMA_075 : r.gamma === 2 ? FLAG_GAMMA_2 : 0;
+  }
   // the seed focal's clipped placeholders: pt0 = clip(0) = 1e-3 where t ≠ 0, pt1 = clip(1) = 0.999 where t ≠ 1
   const c0 = -(r.alpha === null ? 1 : 1 - alpha) * 1e-3 ** r.gamma * Math.log(1 - 1e-3);
   const c1 = -alpha * (1 - 0.999) ** r.gamma * Math.log(0.999);
