@@ -22,10 +22,11 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
 @inline function bce4(t: v128, x: v128, pw: v128, flags: i32, eps: v128, hi: v128): v128 {
   const one = f32x4.splat(1);
   if (flags & FLAG_LOGITS) {
-    // (1−t)·x + (1 + (pw−1)·t)·(ln(1+e^−|x|) + max(−x, 0))
-    const sp = f32x4.add(softplusNeg4(x), f32x4.pmax(f32x4.neg(x), f32x4.splat(0)));
+    // (1−t)·x + c·ln(1+e^−x), c = 1 + (pw−1)·t, written without cancellation:
+    // [x ≥ 0 ? (1−t)·x : −pw·t·x] + c·ln(1+e^−|x|), both terms ≥ 0
     const c = f32x4.add(one, f32x4.mul(f32x4.sub(pw, one), t));
-    return f32x4.add(f32x4.mul(f32x4.sub(one, t), x), f32x4.mul(c, sp));
+    const lin = v128.bitselect(f32x4.mul(f32x4.sub(one, t), x), f32x4.neg(f32x4.mul(f32x4.mul(pw, t), x)), f32x4.ge(x, f32x4.splat(0)));
+    return f32x4.add(lin, f32x4.mul(c, softplusNeg4(x)));
   }
   const pc = f32x4.pmin(f32x4.pmax(x, eps), hi);
   let a = pc, b = f32x4.sub(one, pc);
@@ -46,7 +47,8 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
 // @ts-ignore: decorator
 @inline function bce1(t: f32, x: f32, pw: f32, flags: i32, eps: f32, hi: f32): f32 {
   if (flags & FLAG_LOGITS) {
-    return (<f32>1 - t) * x + (1 + (pw - 1) * t) * (softplusNeg1(x) + max(-x, <f32>0));
+    const lin: f32 = x >= 0 ? (<f32>1 - t) * x : -pw * t * x;
+    return lin + (1 + (pw - 1) * t) * softplusNeg1(x);
   }
   const pc = min(max(x, eps), hi);
   let a = pc, b = <f32>1 - pc;
@@ -74,7 +76,8 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   let a = x, b = f32x4.sub(one, x);
   let num = f32x4.sub(f32x4.sub(x, t), f32x4.mul(f32x4.mul(pw1, t), b));
   if (flags & FLAG_ADD_EPS) {
-    num = f32x4.add(num, f32x4.mul(eps, f32x4.sub(one, f32x4.add(t, t))));
+    // (1−t)(p+ε) − pw·t(1−p+ε) = the plain numerator + ε(1 − t − pw·t)
+    num = f32x4.add(num, f32x4.mul(eps, f32x4.sub(one, f32x4.mul(t, f32x4.add(one, pw)))));
     a = f32x4.add(a, eps);
     b = f32x4.add(b, eps);
   }
@@ -88,7 +91,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   let a = x, b = <f32>1 - x;
   let num = (x - t) - (pw - 1) * t * b;
   if (flags & FLAG_ADD_EPS) {
-    num += eps * (<f32>1 - 2 * t);
+    num += eps * (<f32>1 - t * (1 + pw));
     a += eps;
     b += eps;
   }
@@ -265,7 +268,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
       const aV = f32x4.splat(a), gV = f32x4.splat(g), c0V = f32x4.splat(c0), c1V = f32x4.splat(c1);
       let tMin = f32x4.splat(Infinity), tMax = f32x4.splat(-Infinity);
       let pMin = tMin, pMax = tMax, wMin = tMin, wMax = tMax, qMin = tMin, qMax = tMax;
-      let nanP = zero, nanW = zero, nanQ = zero;
+      let nanP = zero, nanT = zero, nanW = zero, nanQ = zero;
       let v = 0;
       while (v < nv) {
         const end = min(v + BLOCK, nv);
@@ -277,6 +280,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
           pMin = f32x4.pmin(pMin, xv);
           pMax = f32x4.pmax(pMax, xv);
           nanP = v128.or(nanP, f32x4.ne(xv, xv));
+          nanT = v128.or(nanT, f32x4.ne(tv, tv));
           let keep = f32x4.eq(zero, zero);
           if (ignore) {
             keep = f32x4.ne(tv, ignV);
@@ -315,6 +319,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
       tLo = hmin(tMin); tHi = hmax(tMax); pLo = hmin(pMin); pHi = hmax(pMax);
       wLo = hmin(wMin); wHi = hmax(wMax); qLo = hmin(qMin); qHi = hmax(qMax);
       if (v128.any_true(nanP)) pLo = NaN;
+      if (v128.any_true(nanT)) tLo = NaN;
       if (v128.any_true(nanW)) wLo = NaN;
       if (v128.any_true(nanQ)) qLo = NaN;
       i = nv << 2;
@@ -350,8 +355,6 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
       sL += <f64>l;
     }
     if (!ignore) sN = <f64>n;
-    // a NaN loss with finite predictions and weights can only come from a NaN target
-    if (isNaN(sL) && !isNaN(pLo) && !isNaN(wLo) && !isNaN(qLo)) tLo = NaN;
     addF64(acc, sL);
     addF64(acc + 8, sN);
     acc += ELEMENTWISE_SLOTS << 3;

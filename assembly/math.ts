@@ -79,8 +79,9 @@ const LO_CLAMP: f32 = 1e-4;
   return f32x4.add(r, f32x4.mul(dk, f32x4.splat(LN2_HI)));
 }
 
-/** e^(hi+lo)·(exactly scaled), hi clamped to [−104, 89]; lo must be tiny
- *  (|lo| ≤ 1e-4) and is clamped to that. Internal: exp4 and pow4. */
+/** e^(hi+lo) with hi clamped to [−104, 89] and the tiny low word lo
+ *  (used only if useLo) clamped to ±1e-4, which changes no in-range result.
+ *  Internal: exp4 (useLo = false) and pow4. */
 // @ts-ignore: decorator
 @inline export function __exp4hl(hi: v128, lo: v128, useLo: bool): v128 {
   // pmax/pmin with x first keep NaN (x < c is false for NaN).

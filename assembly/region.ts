@@ -96,7 +96,7 @@ export const FLAG_IGNORE: i32 = 8;
     if (soft) sAbs += Math.abs(td - pd);
   }
   if (!ignore) sN = <f64>n;
-  if (isNaN(sT)) tLo = NaN;
+  if (isNaN(sT) && isFinite(tLo) && isFinite(tHi)) tLo = NaN;
   addF64(acc, sTP);
   addF64(acc + 8, sT);
   addF64(acc + 16, sP);
@@ -155,8 +155,9 @@ export const FLAG_IGNORE: i32 = 8;
     sT += <f64>tv;
     sP += <f64>pv;
   }
-  if (isNaN(sT)) tLo = NaN;
-  if (isNaN(sP)) pLo = NaN;
+  // NaN is skipped by pmin/pmax but not by the sums (unless ±Inf made the NaN)
+  if (isNaN(sT) && isFinite(tLo) && isFinite(tHi)) tLo = NaN;
+  if (isNaN(sP) && isFinite(pLo) && isFinite(pHi)) pLo = NaN;
   addF64(acc, sTP);
   addF64(acc + 8, sT);
   addF64(acc + 16, sP);

@@ -64,7 +64,8 @@ export function toTensor(x: unknown, argument: string, shape?: readonly number[]
     dims = shape ?? [x.length];
   } else if (x !== null && typeof x === "object") {
     const o = x as Record<string, unknown>;
-    if ("data" in o && ("shape" in o || "dims" in o)) {
+    // a tf.Tensor also has a `data()` method: only a typed-array `data` field is the {data, shape} form
+    if ("data" in o && typeof o.data !== "function" && ("shape" in o || "dims" in o)) {
       data = checkData(o.data, `${argument}.data`);
       dims = "shape" in o ? o.shape : o.dims;
     } else if (typeof o.dataSync === "function" && "shape" in o) {
@@ -80,11 +81,6 @@ export function toTensor(x: unknown, argument: string, shape?: readonly number[]
   return { data, shape: checkShape(dims, data.length, argument) };
 }
 
-/** The shape without size-1 axes after the first (so [N,1,H,W] ≡ [N,H,W,1] ≡ [N,H,W]). */
-function squeezed(shape: number[]): number[] {
-  return shape.length <= 1 ? shape : [shape[0], ...shape.slice(1).filter((d) => d !== 1)];
-}
-
 export interface BinaryGeometry {
   /** Images in the batch. */
   N: number;
@@ -92,26 +88,30 @@ export interface BinaryGeometry {
   L: number;
 }
 
+/** The image count and one image's shape: rank ≤ 2 is one image; otherwise the first axis is the batch. */
+function split(shape: number[]): { N: number; image: number[] } {
+  return shape.length <= 2 ? { N: 1, image: shape } : { N: shape[0], image: shape.slice(1) };
+}
+
 /**
  * Binary inputs (SPEC §2): [N,H,W], [N,H,W,1], [N,1,H,W], [H,W] (N = 1), a
  * bare vector (one image), or any rank ≥ 3 with the batch axis first (volumes).
+ * Target and prediction must agree on N and on the image shape up to size-1
+ * axes (so a [N,H,W] target goes with a [N,1,H,W] or [N,H,W,1] prediction).
  */
 export function binaryGeometry(target: Tensor, pred: Tensor): BinaryGeometry {
-  const a = squeezed(target.shape);
-  const b = squeezed(pred.shape);
-  if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
-    fail("E_SHAPE", "target", `the prediction's shape [${pred.shape.join(",")}]`, `[${target.shape.join(",")}]`);
+  const a = split(target.shape);
+  const b = split(pred.shape);
+  const squeeze = (s: number[]) => s.filter((d) => d !== 1);
+  const ia = squeeze(a.image);
+  const ib = squeeze(b.image);
+  if (a.N !== b.N || ia.length !== ib.length || ia.some((d, i) => d !== ib[i])) {
+    fail(
+      "E_SHAPE",
+      "target",
+      `a shape matching the prediction's [${pred.shape.join(",")}] (N = ${b.N})`,
+      `[${target.shape.join(",")}] (N = ${a.N})`,
+    );
   }
-  const n = pred.data.length;
-  const N = pred.shape.length <= 2 ? 1 : pred.shape[0];
-  return { N, L: n / N };
-}
-
-/** Checks that a per-pixel tensor (weight, posWeight) matches the prediction's element count. */
-export function perPixel(x: unknown, argument: string, pred: Tensor): NumericArray {
-  const t = toTensor(x, argument);
-  if (t.data.length !== pred.data.length) {
-    fail("E_SHAPE", argument, `${pred.data.length} elements (the prediction's)`, `${t.data.length}`);
-  }
-  return t.data;
+  return { N: b.N, L: pred.data.length / b.N };
 }

@@ -183,6 +183,9 @@ class Heap {
   }
 }
 
+const ALLOC_TYPES = [Float32Array, Float64Array, Uint8Array, Uint16Array, Int32Array, Uint32Array];
+type AllocCtor = (typeof ALLOC_TYPES)[number];
+
 type TypedArrayCtor<T> = { new (buffer: ArrayBuffer, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number };
 
 /** One instance: its kernels, its fixed memory (it never grows, so views never detach) and its heap. */
@@ -232,6 +235,9 @@ export class Runtime {
 
   /** A typed array living in this instance's memory (zero-copy input). */
   view<T>(Ctor: TypedArrayCtor<T>, length: number): T {
+    if (!ALLOC_TYPES.includes(Ctor as unknown as AllocCtor)) {
+      fail("E_DTYPE", "type", "Float32Array, Float64Array, Uint8Array, Uint16Array, Int32Array or Uint32Array", describe(Ctor));
+    }
     if (!Number.isSafeInteger(length) || length < 1) {
       fail("E_OPTION_RANGE", "length", "a positive integer", describe(length));
     }
@@ -240,7 +246,7 @@ export class Runtime {
   }
 
   freeView(view: ArrayBufferView): void {
-    if (view.buffer !== this.memory.buffer || !this.heap.release(view.byteOffset)) {
+    if (!ArrayBuffer.isView(view) || view.buffer !== this.memory.buffer || !this.heap.release(view.byteOffset)) {
       fail("E_OPTION", "view", "a typed array returned by this instance's alloc() and not yet freed", describe(view));
     }
   }

@@ -31,7 +31,7 @@ export function combinedLoss(
   const a = elementwiseTerms(rt, first, target, pred, rA);
   const partA = reduceSum(a.sum, a.kept, rA.reduction as "mean" | "sum");
   const d = regionTerms(rt, "dice", target, pred, rD);
-  const partD = reduceTerms(d.terms, rD.reduction as "mean" | "sum");
+  const partD = reduceTerms(d.terms, d.kept, rD.reduction as "mean" | "sum");
   const loss = weightA * partA.value + partD.value;
   if (!withGrad) return { loss, grad: null };
 

@@ -38,26 +38,30 @@ export function newStats(rt: Runtime): number {
  * (ignored labels excluded); probabilities in [0, 1]; logits be finite.
  */
 export function checkStats(rt: Runtime, stats: number, r: Resolved): void {
-  const [tLo, tHi, pLo, pHi] = rt.f32.subarray(stats >>> 2, (stats >>> 2) + 4);
-  if (Number.isNaN(pLo) || Number.isNaN(pHi)) fail("E_NONFINITE", "pred", "finite numbers", "NaN");
-  if (r.fromLogits) {
-    if (!Number.isFinite(pLo) || !Number.isFinite(pHi)) fail("E_NONFINITE", "pred", "finite logits", "±Infinity");
-  } else if (pLo < 0 || pHi > 1) {
+  const [tLo, tHi, pLo, pHi, wLo, wHi, qLo, qHi] = rt.f32.subarray(stats >>> 2, (stats >>> 2) + 8);
+  checkFinite(pLo, pHi, "pred");
+  if (!r.fromLogits && (pLo < 0 || pHi > 1)) {
     fail("E_RANGE", "pred", "probabilities in [0, 1] (pass fromLogits: true for logits)", `values in [${pLo}, ${pHi}]`);
   }
-  if (Number.isNaN(tLo) || Number.isNaN(tHi)) fail("E_NONFINITE", "target", "finite numbers", "NaN");
+  checkFinite(tLo, tHi, "target");
   if (tLo <= tHi && (tLo < 0 || tHi > 1)) {
     const extra = r.ignoreIndex === null ? "" : ` or the ignoreIndex ${r.ignoreIndex}`;
     fail("E_RANGE", "target", `values in [0, 1]${extra}`, `values in [${tLo}, ${tHi}]`);
   }
-  const [wLo, wHi, qLo, qHi] = rt.f32.subarray((stats >>> 2) + 4, (stats >>> 2) + 8);
-  checkWeightRange(wLo, wHi, "opts.weight");
-  checkWeightRange(qLo, qHi, "opts.posWeight");
+  for (const [lo, hi, argument] of [
+    [wLo, wHi, "opts.weight"],
+    [qLo, qHi, "opts.posWeight"],
+  ] as const) {
+    checkFinite(lo, hi, argument);
+    if (lo <= hi && lo < 0) fail("E_RANGE", argument, "values ≥ 0", `values in [${lo}, ${hi}]`);
+  }
 }
 
-function checkWeightRange(lo: number, hi: number, argument: string): void {
+/** NaN or ±Infinity in a range a kernel folded (an empty range is [+Inf, −Inf] and passes). */
+function checkFinite(lo: number, hi: number, argument: string): void {
   if (Number.isNaN(lo) || Number.isNaN(hi)) fail("E_NONFINITE", argument, "finite numbers", "NaN");
-  if (lo <= hi && (lo < 0 || !Number.isFinite(hi))) fail("E_RANGE", argument, "finite values ≥ 0", `values in [${lo}, ${hi}]`);
+  if (lo <= hi && (!Number.isFinite(lo) || !Number.isFinite(hi)))
+    fail("E_NONFINITE", argument, "finite numbers", `values in [${lo}, ${hi}]`);
 }
 
 /** A per-pixel option tensor (weight, posWeight), checked for size, finiteness and sign by the caller's pass. */
@@ -67,17 +71,17 @@ export function perPixelData(x: unknown, argument: string, n: number): NumericAr
   return t.data;
 }
 
-/** The mean or sum of kept terms (NaN marks a term left out). */
-export function reduceTerms(terms: Float64Array, reduction: "mean" | "sum"): { value: number; kept: number } {
+/** The mean or sum of the terms flagged in `kept` (emptyTarget 'skip' leaves terms out; NaN terms count and propagate). */
+export function reduceTerms(terms: Float64Array, kept: Uint8Array, reduction: "mean" | "sum"): { value: number; kept: number } {
   let sum = 0;
-  let kept = 0;
-  for (const x of terms) {
-    if (!Number.isNaN(x)) {
-      sum += x;
-      kept++;
+  let count = 0;
+  for (let j = 0; j < terms.length; j++) {
+    if (kept[j]) {
+      sum += terms[j];
+      count++;
     }
   }
-  return { value: reduction === "sum" ? sum : kept ? sum / kept : 0, kept };
+  return { value: reduction === "sum" ? sum : count ? sum / count : 0, kept: count };
 }
 
 /** The gradient buffer: opts.out when given (checked for length), else a new array. */

@@ -73,8 +73,9 @@ function scoreOf(score: Score, r: Resolved, s: Float64Array, o: number): { S: nu
 }
 
 export interface RegionResult {
-  /** Loss terms (NaN = skipped), and the scores behind them. */
+  /** Loss terms (NaN where skipped), which of them count, and the scores behind them. */
   terms: Float64Array;
+  kept: Uint8Array;
   scores: Float64Array;
   /** ∂term/∂score for each term (0 for constant terms). */
   slope: Float64Array;
@@ -110,6 +111,7 @@ export function regionTerms(rt: Runtime, score: Score, target: unknown, pred: un
   });
 
   const terms = new Float64Array(nSeg);
+  const kept = new Uint8Array(nSeg).fill(1);
   const scores = new Float64Array(nSeg);
   const slope = new Float64Array(nSeg);
   const maxLoss = score === "focalTversky" ? 1 : r.log ? -Math.log(LOG_FLOOR) : 1;
@@ -119,6 +121,7 @@ export function regionTerms(rt: Runtime, score: Score, target: unknown, pred: un
     if (St === 0 && r.emptyTarget !== "smooth") {
       terms[j] = r.emptyTarget === "zero" ? 0 : r.emptyTarget === "max" ? maxLoss : Number.NaN;
       scores[j] = r.emptyTarget === "zero" ? 1 : r.emptyTarget === "max" ? 0 : Number.NaN;
+      if (r.emptyTarget === "skip") kept[j] = 0;
       continue;
     }
     if (score === "focalTversky") {
@@ -132,8 +135,10 @@ export function regionTerms(rt: Runtime, score: Score, target: unknown, pred: un
       terms[j] = 1 - S;
       slope[j] = -1;
     }
+    // 0/0 (smooth 0, nothing in either sum): the loss is NaN, and so is its gradient
+    if (Number.isNaN(S)) slope[j] = Number.NaN;
   }
-  return { terms, scores, slope, sums, inputs, nSeg, segLen };
+  return { terms, kept, scores, slope, sums, inputs, nSeg, segLen };
 }
 
 /** Adds (or writes) the gradient of Σ_j weight_j·term_j into `grad`. */
@@ -152,7 +157,7 @@ export function regionGradInto(
   withF64(rt, nSeg * 2, (coef) => {
     for (let j = 0; j < nSeg; j++) {
       const { dI, dP } = scoreOf(score, r, res.sums, j * SLOTS);
-      const c = Number.isNaN(res.terms[j]) ? 0 : res.slope[j] * termWeight(j);
+      const c = res.kept[j] ? res.slope[j] * termWeight(j) : 0;
       rt.f64[(coef >>> 3) + 2 * j] = c * dI;
       rt.f64[(coef >>> 3) + 2 * j + 1] = c * dP;
     }
@@ -172,7 +177,7 @@ export function regionLoss(rt: Runtime, score: Score, target: unknown, pred: unk
   const r = resolve(score, checkOptions(score, opts, [score]));
   const res = regionTerms(rt, score, target, pred, r);
   if (r.reduction === "none") return Float32Array.from(res.terms);
-  return reduceTerms(res.terms, r.reduction).value;
+  return reduceTerms(res.terms, res.kept, r.reduction).value;
 }
 
 export function regionLossGrad(
@@ -186,7 +191,7 @@ export function regionLossGrad(
   const r = resolve(score, checked);
   if (r.reduction === "none") fail("E_OPTION", "opts.reduction", "'mean' or 'sum' (a gradient needs a scalar loss)", "'none'");
   const res = regionTerms(rt, score, target, pred, r);
-  const { value, kept } = reduceTerms(res.terms, r.reduction);
+  const { value, kept } = reduceTerms(res.terms, res.kept, r.reduction);
   const grad = gradBuffer(checked.out, res.inputs.p.length);
   const w = r.reduction === "mean" ? (kept ? 1 / kept : 0) : 1;
   regionGradInto(rt, score, res, r, () => w, grad, false);
@@ -198,5 +203,5 @@ export function diceCoefficient(rt: Runtime, target: unknown, pred: unknown, opt
   const r = resolve("dice", checkOptions("diceCoefficient", opts, ["dice"]));
   const res = regionTerms(rt, "dice", target, pred, { ...r, log: false });
   if (r.reduction === "none") return Float32Array.from(res.scores);
-  return reduceTerms(res.scores, r.reduction).value;
+  return reduceTerms(res.scores, res.kept, r.reduction).value;
 }
