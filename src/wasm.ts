@@ -4,85 +4,9 @@ import { describe, fail } from "./errors";
 import type { NumericArray } from "./tensor";
 import { SCALAR_WASM_BASE64, SIMD_WASM_BASE64 } from "./wasm/binary";
 
-/** The kernels' numeric ABI (assembly/index.ts): pointers, lengths, scalars. */
-export interface Kernels {
+/** Exports every build has; each kernel family types its own kernels (see `Runtime.kernels`). */
+interface CoreExports {
   heapBase(): number;
-  regionSums(t: number, p: number, count: number, segLen: number, acc: number, stats: number, flags: number, ign: number): void;
-  regionGrad(
-    g: number,
-    t: number,
-    p: number,
-    count: number,
-    segLen: number,
-    coef: number,
-    flags: number,
-    ign: number,
-    accumulate: number,
-  ): void;
-  bceSums(
-    t: number,
-    p: number,
-    w: number,
-    pw: number,
-    count: number,
-    segLen: number,
-    acc: number,
-    stats: number,
-    terms: number,
-    flags: number,
-    eps: number,
-    hi: number,
-    smoothing: number,
-    ign: number,
-    posWeight: number,
-  ): void;
-  focalSums(
-    t: number,
-    p: number,
-    count: number,
-    segLen: number,
-    acc: number,
-    stats: number,
-    terms: number,
-    flags: number,
-    eps: number,
-    hi: number,
-    ign: number,
-    alpha: number,
-    gamma: number,
-    c0: number,
-    c1: number,
-  ): void;
-  bceGrad(
-    g: number,
-    t: number,
-    p: number,
-    w: number,
-    pw: number,
-    count: number,
-    flags: number,
-    eps: number,
-    hi: number,
-    smoothing: number,
-    ign: number,
-    posWeight: number,
-    scale: number,
-    accumulate: number,
-  ): void;
-  focalGrad(
-    g: number,
-    t: number,
-    p: number,
-    count: number,
-    flags: number,
-    eps: number,
-    hi: number,
-    ign: number,
-    alpha: number,
-    gamma: number,
-    scale: number,
-    accumulate: number,
-  ): void;
 }
 
 export interface LoadOptions {
@@ -191,7 +115,7 @@ type TypedArrayCtor<T> = { new (buffer: ArrayBuffer, byteOffset: number, length:
 /** One instance: its kernels, its fixed memory (it never grows, so views never detach) and its heap. */
 export class Runtime {
   readonly memory: WebAssembly.Memory;
-  readonly k: Kernels;
+  private readonly exports: CoreExports;
   readonly simd: boolean;
   readonly f32: Float32Array;
   readonly f64: Float64Array;
@@ -199,12 +123,17 @@ export class Runtime {
 
   constructor(instance: WebAssembly.Instance, memory: WebAssembly.Memory, simd: boolean) {
     this.memory = memory;
-    this.k = instance.exports as unknown as Kernels;
+    this.exports = instance.exports as unknown as CoreExports;
     this.simd = simd;
     this.f32 = new Float32Array(memory.buffer);
     this.f64 = new Float64Array(memory.buffer);
-    const base = (this.k.heapBase() + 15) & ~15;
+    const base = (this.exports.heapBase() + 15) & ~15;
     this.heap = new Heap(base, memory.buffer.byteLength);
+  }
+
+  /** The kernels of one family, typed by that family's module (numbers in, numbers out). */
+  kernels<K>(): K {
+    return this.exports as unknown as K;
   }
 
   /** Allocates `bytes` (16-byte aligned) or throws E_MEMORY. */

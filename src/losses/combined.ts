@@ -1,9 +1,10 @@
 // The seed's sums of losses: bce + Dice, bce − ln Dice, focalWeight·focal − ln Dice.
 // Each part runs its own fused pass; the gradients add into one buffer.
 import { fail } from "../errors";
-import { checkOptions, GRAD_OPTIONS, resolve } from "../options";
+import { type BceDiceOptions, checkOptions, type FocalDiceOptions, GRAD_OPTIONS, type GradOptions, resolve } from "../options";
+import type { TensorLike } from "../tensor";
 import type { Runtime } from "../wasm";
-import { gradBuffer, reduceTerms } from "./common";
+import { gradBuffer, type LossAndGrad, reduceTerms } from "./common";
 import { elementwiseGradInto, elementwiseTerms, reduceSum } from "./elementwise";
 import { regionGradInto, regionTerms } from "./region";
 
@@ -40,4 +41,30 @@ export function combinedLoss(
   const w = rD.reduction === "mean" ? (partD.kept ? 1 / partD.kept : 0) : 1;
   regionGradInto(rt, "dice", d, rD, () => w, grad, true);
   return { loss, grad };
+}
+
+/** The seed's sums of losses. */
+export interface CombinedApi {
+  /** bce + Dice loss. */
+  bceDice(target: TensorLike, pred: TensorLike, opts?: BceDiceOptions): number;
+  bceDiceGrad(target: TensorLike, pred: TensorLike, opts?: BceDiceOptions & GradOptions): LossAndGrad;
+  /** bce − ln Dice. */
+  bceLogDice(target: TensorLike, pred: TensorLike, opts?: BceDiceOptions): number;
+  bceLogDiceGrad(target: TensorLike, pred: TensorLike, opts?: BceDiceOptions & GradOptions): LossAndGrad;
+  /** focalWeight·focal − ln Dice. */
+  focalDice(target: TensorLike, pred: TensorLike, opts?: FocalDiceOptions): number;
+  focalDiceGrad(target: TensorLike, pred: TensorLike, opts?: FocalDiceOptions & GradOptions): LossAndGrad;
+}
+
+export function combinedApi(rt: Runtime): CombinedApi {
+  const value = (fn: Combined) => (t: TensorLike, p: TensorLike, o?: object) => combinedLoss(rt, fn, t, p, o, false).loss;
+  const grad = (fn: Combined) => (t: TensorLike, p: TensorLike, o?: object) => combinedLoss(rt, fn, t, p, o, true) as LossAndGrad;
+  return {
+    bceDice: value("bceDice"),
+    bceDiceGrad: grad("bceDice"),
+    bceLogDice: value("bceLogDice"),
+    bceLogDiceGrad: grad("bceLogDice"),
+    focalDice: value("focalDice"),
+    focalDiceGrad: grad("focalDice"),
+  };
 }

@@ -5,6 +5,12 @@ import type { Resolved } from "../options";
 import { type BinaryGeometry, binaryGeometry, type NumericArray, toTensor } from "../tensor";
 import type { Runtime } from "../wasm";
 
+/** A loss value and its gradient w.r.t. the prediction (w.r.t. the logits with `fromLogits`). */
+export interface LossAndGrad {
+  loss: number;
+  grad: Float32Array;
+}
+
 export interface BinaryInputs extends BinaryGeometry {
   t: NumericArray;
   p: Float32Array | Float64Array;

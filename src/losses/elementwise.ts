@@ -1,10 +1,20 @@
 // BCE and focal: one kernel pass gives Σ loss and the kept count (and the
 // per-element terms for reduction 'none'); a second pass writes the gradient.
 import { fail } from "../errors";
-import { checkOptions, GRAD_OPTIONS, type PartName, type Resolved, resolve } from "../options";
+import {
+  type BceOptions,
+  checkOptions,
+  type FocalOptions,
+  GRAD_OPTIONS,
+  type GradOptions,
+  type PartName,
+  type Resolved,
+  resolve,
+} from "../options";
 import { runPass, withF64 } from "../passes";
-import type { NumericArray } from "../tensor";
+import type { NumericArray, TensorLike } from "../tensor";
 import type { Runtime } from "../wasm";
+import type { LossAndGrad } from "./common";
 import { type BinaryInputs, binaryInputs, checkStats, gradBuffer, ignoreArg, newStats, perPixelData } from "./common";
 
 const FLAG_LOGITS = 1;
@@ -17,6 +27,74 @@ const FLAG_NO_ALPHA = 256;
 const FLAG_GAMMA_075 = 512;
 const FLAG_GAMMA_2 = 1024;
 const SLOTS = 2; // ELEMENTWISE_SLOTS in assembly/elementwise.ts
+
+/** assembly/elementwise.ts */
+interface ElementwiseKernels {
+  bceSums(
+    t: number,
+    p: number,
+    w: number,
+    pw: number,
+    count: number,
+    segLen: number,
+    acc: number,
+    stats: number,
+    terms: number,
+    flags: number,
+    eps: number,
+    hi: number,
+    smoothing: number,
+    ign: number,
+    posWeight: number,
+  ): void;
+  focalSums(
+    t: number,
+    p: number,
+    count: number,
+    segLen: number,
+    acc: number,
+    stats: number,
+    terms: number,
+    flags: number,
+    eps: number,
+    hi: number,
+    ign: number,
+    alpha: number,
+    gamma: number,
+    c0: number,
+    c1: number,
+  ): void;
+  bceGrad(
+    g: number,
+    t: number,
+    p: number,
+    w: number,
+    pw: number,
+    count: number,
+    flags: number,
+    eps: number,
+    hi: number,
+    smoothing: number,
+    ign: number,
+    posWeight: number,
+    scale: number,
+    accumulate: number,
+  ): void;
+  focalGrad(
+    g: number,
+    t: number,
+    p: number,
+    count: number,
+    flags: number,
+    eps: number,
+    hi: number,
+    ign: number,
+    alpha: number,
+    gamma: number,
+    scale: number,
+    accumulate: number,
+  ): void;
+}
 
 type Kind = "bce" | "focal";
 
@@ -84,24 +162,28 @@ export function elementwiseTerms(
         out: terms ?? undefined,
         run: (ptrs, out, count, len) =>
           kind === "bce"
-            ? rt.k.bceSums(
-                ptrs[0],
-                ptrs[1],
-                ptrs[2],
-                ptrs[3],
-                count,
-                len,
-                acc,
-                stats,
-                out,
-                k.flags,
-                k.eps,
-                k.hi,
-                k.smoothing,
-                k.ign,
-                k.posWeight,
-              )
-            : rt.k.focalSums(ptrs[0], ptrs[1], count, len, acc, stats, out, k.flags, k.eps, k.hi, k.ign, k.alpha, k.gamma, k.c0, k.c1),
+            ? rt
+                .kernels<ElementwiseKernels>()
+                .bceSums(
+                  ptrs[0],
+                  ptrs[1],
+                  ptrs[2],
+                  ptrs[3],
+                  count,
+                  len,
+                  acc,
+                  stats,
+                  out,
+                  k.flags,
+                  k.eps,
+                  k.hi,
+                  k.smoothing,
+                  k.ign,
+                  k.posWeight,
+                )
+            : rt
+                .kernels<ElementwiseKernels>()
+                .focalSums(ptrs[0], ptrs[1], count, len, acc, stats, out, k.flags, k.eps, k.hi, k.ign, k.alpha, k.gamma, k.c0, k.c1),
       });
       checkStats(rt, stats, r);
     } finally {
@@ -124,8 +206,12 @@ export function elementwiseGradInto(rt: Runtime, kind: Kind, prep: Prepared, sca
     outIsInput: accumulate,
     run: (ptrs, out, count) =>
       kind === "bce"
-        ? rt.k.bceGrad(out, ptrs[0], ptrs[1], ptrs[2], ptrs[3], count, k.flags, k.eps, k.hi, k.smoothing, k.ign, k.posWeight, scale, acc)
-        : rt.k.focalGrad(out, ptrs[0], ptrs[1], count, k.flags, k.eps, k.hi, k.ign, k.alpha, k.gamma, scale, acc),
+        ? rt
+            .kernels<ElementwiseKernels>()
+            .bceGrad(out, ptrs[0], ptrs[1], ptrs[2], ptrs[3], count, k.flags, k.eps, k.hi, k.smoothing, k.ign, k.posWeight, scale, acc)
+        : rt
+            .kernels<ElementwiseKernels>()
+            .focalGrad(out, ptrs[0], ptrs[1], count, k.flags, k.eps, k.hi, k.ign, k.alpha, k.gamma, scale, acc),
   });
 }
 
@@ -156,4 +242,23 @@ export function elementwiseLossGrad(
   const grad = gradBuffer(checked.out, prep.inputs.p.length);
   elementwiseGradInto(rt, kind, prep, scale, grad, false);
   return { loss: value, grad };
+}
+
+/** The element-wise losses of a segloss instance. */
+export interface ElementwiseApi {
+  /** Binary cross-entropy (SPEC §4 `bce`): per element with `reduction: 'none'`. */
+  bce(target: TensorLike, pred: TensorLike, opts?: BceOptions): number | Float32Array;
+  bceGrad(target: TensorLike, pred: TensorLike, opts?: BceOptions & GradOptions): LossAndGrad;
+  /** The seed's focal loss (`'sum'`), or Lin et al.'s with `variant: 'standard'`. */
+  focal(target: TensorLike, pred: TensorLike, opts?: FocalOptions): number | Float32Array;
+  focalGrad(target: TensorLike, pred: TensorLike, opts?: FocalOptions & GradOptions): LossAndGrad;
+}
+
+export function elementwiseApi(rt: Runtime): ElementwiseApi {
+  return {
+    bce: (t, p, o) => elementwiseLoss(rt, "bce", t, p, o),
+    bceGrad: (t, p, o) => elementwiseLossGrad(rt, "bce", t, p, o),
+    focal: (t, p, o) => elementwiseLoss(rt, "focal", t, p, o),
+    focalGrad: (t, p, o) => elementwiseLossGrad(rt, "focal", t, p, o),
+  };
 }

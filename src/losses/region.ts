@@ -2,12 +2,39 @@
 // per term in one pass; the scores, their derivatives w.r.t. the sums, the
 // empty-target rule and the reduction are scalar arithmetic here.
 import { fail } from "../errors";
-import { checkOptions, GRAD_OPTIONS, type Resolved, resolve } from "../options";
+import {
+  checkOptions,
+  type FocalTverskyOptions,
+  GRAD_OPTIONS,
+  type GradOptions,
+  type RegionOptions,
+  type Resolved,
+  resolve,
+  type TverskyOptions,
+} from "../options";
 import { runPass, withF64 } from "../passes";
+import type { TensorLike } from "../tensor";
 import type { Runtime } from "../wasm";
+import type { LossAndGrad } from "./common";
 import { type BinaryInputs, binaryInputs, checkStats, gradBuffer, ignoreArg, newStats, reduceTerms } from "./common";
 
 export type Score = "dice" | "jaccard" | "tversky" | "focalTversky";
+
+/** assembly/region.ts */
+interface RegionKernels {
+  regionSums(t: number, p: number, count: number, segLen: number, acc: number, stats: number, flags: number, ign: number): void;
+  regionGrad(
+    g: number,
+    t: number,
+    p: number,
+    count: number,
+    segLen: number,
+    coef: number,
+    flags: number,
+    ign: number,
+    accumulate: number,
+  ): void;
+}
 
 const SLOTS = 7; // REGION_SLOTS in assembly/region.ts
 const FLAG_LOGITS = 1;
@@ -101,7 +128,7 @@ export function regionTerms(rt: Runtime, score: Score, target: unknown, pred: un
         nSeg,
         segLen,
         run: (ptrs, _out, count, len, first) =>
-          rt.k.regionSums(ptrs[0], ptrs[1], count, len, acc + first * SLOTS * 8, stats, flags, ign.value),
+          rt.kernels<RegionKernels>().regionSums(ptrs[0], ptrs[1], count, len, acc + first * SLOTS * 8, stats, flags, ign.value),
       });
       checkStats(rt, stats, r);
     } finally {
@@ -168,7 +195,7 @@ export function regionGradInto(
       out: grad,
       outIsInput: accumulate,
       run: (ptrs, out, count, len, first) =>
-        rt.k.regionGrad(out, ptrs[0], ptrs[1], count, len, coef + first * 16, flags, ign.value, accumulate ? 1 : 0),
+        rt.kernels<RegionKernels>().regionGrad(out, ptrs[0], ptrs[1], count, len, coef + first * 16, flags, ign.value, accumulate ? 1 : 0),
     });
   });
 }
@@ -204,4 +231,32 @@ export function diceCoefficient(rt: Runtime, target: unknown, pred: unknown, opt
   const res = regionTerms(rt, "dice", target, pred, { ...r, log: false });
   if (r.reduction === "none") return Float32Array.from(res.scores);
   return reduceTerms(res.scores, res.kept, r.reduction).value;
+}
+
+/** The region losses of a segloss instance: one term per image (or per batch with `perImage: false`). */
+export interface RegionApi {
+  dice(target: TensorLike, pred: TensorLike, opts?: RegionOptions): number | Float32Array;
+  diceGrad(target: TensorLike, pred: TensorLike, opts?: RegionOptions & GradOptions): LossAndGrad;
+  /** The mean Dice score D (not a loss). */
+  diceCoefficient(target: TensorLike, pred: TensorLike, opts?: RegionOptions): number | Float32Array;
+  jaccard(target: TensorLike, pred: TensorLike, opts?: RegionOptions): number | Float32Array;
+  jaccardGrad(target: TensorLike, pred: TensorLike, opts?: RegionOptions & GradOptions): LossAndGrad;
+  tversky(target: TensorLike, pred: TensorLike, opts?: TverskyOptions): number | Float32Array;
+  tverskyGrad(target: TensorLike, pred: TensorLike, opts?: TverskyOptions & GradOptions): LossAndGrad;
+  focalTversky(target: TensorLike, pred: TensorLike, opts?: FocalTverskyOptions): number | Float32Array;
+  focalTverskyGrad(target: TensorLike, pred: TensorLike, opts?: FocalTverskyOptions & GradOptions): LossAndGrad;
+}
+
+export function regionApi(rt: Runtime): RegionApi {
+  return {
+    dice: (t, p, o) => regionLoss(rt, "dice", t, p, o),
+    diceGrad: (t, p, o) => regionLossGrad(rt, "dice", t, p, o),
+    diceCoefficient: (t, p, o) => diceCoefficient(rt, t, p, o),
+    jaccard: (t, p, o) => regionLoss(rt, "jaccard", t, p, o),
+    jaccardGrad: (t, p, o) => regionLossGrad(rt, "jaccard", t, p, o),
+    tversky: (t, p, o) => regionLoss(rt, "tversky", t, p, o),
+    tverskyGrad: (t, p, o) => regionLossGrad(rt, "tversky", t, p, o),
+    focalTversky: (t, p, o) => regionLoss(rt, "focalTversky", t, p, o),
+    focalTverskyGrad: (t, p, o) => regionLossGrad(rt, "focalTversky", t, p, o),
+  };
 }
