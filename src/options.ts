@@ -72,7 +72,8 @@ export interface GradOptions {
 }
 export type FocalDiceOptions = FocalOptions & RegionOptions & { focalWeight?: number };
 
-type Check = (v: unknown, name: string) => unknown;
+/** Validates one option value (throws a SegLossError naming `name`) and returns it. */
+export type Check = (v: unknown, name: string) => unknown;
 
 const bool: Check = (v, name) => (typeof v === "boolean" ? v : fail("E_OPTION", name, "true or false", describe(v)));
 
@@ -170,6 +171,24 @@ const ALLOWED: Record<PartName, string[]> = {
   focalTversky: [...REGION.filter((k) => k !== "squared" && k !== "log"), "alpha", "beta", "gamma"],
   focal: FOCAL,
 };
+
+/** The option checkers, for families that define their own option sets. */
+export const checks = { bool, num, oneOf, orNull, finite, tensor, tensorOrNumber, float32, shape };
+
+/**
+ * Checks `raw` against a family's own option table (name → checker): unknown
+ * names and bad values throw; returns the checked own fields (no prototype reads).
+ */
+export function checkOwnOptions(fn: string, raw: unknown, table: Record<string, Check>): Record<string, unknown> {
+  const given = ownOptions(raw, fn);
+  const out: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(table, key))
+      fail("E_OPTION", `${fn} options`, `one of ${Object.keys(table).join(", ")}`, `unknown option ${describe(key)}`);
+    out[key] = table[key](given[key], `opts.${key}`);
+  }
+  return out;
+}
 
 export const KERAS_EPSILON = Math.fround(1e-7);
 
