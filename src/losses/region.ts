@@ -185,8 +185,9 @@ export function regionGradInto(
     for (let j = 0; j < nSeg; j++) {
       const { dI, dP } = scoreOf(score, r, res.sums, j * SLOTS);
       const c = res.kept[j] ? res.slope[j] * termWeight(j) : 0;
-      rt.f64[(coef >>> 3) + 2 * j] = c * dI;
-      rt.f64[(coef >>> 3) + 2 * j + 1] = c * dP;
+      // a constant term (skipped, or fixed by emptyTarget) contributes 0 even where its score is 0/0
+      rt.f64[(coef >>> 3) + 2 * j] = c === 0 ? 0 : c * dI;
+      rt.f64[(coef >>> 3) + 2 * j + 1] = c === 0 ? 0 : c * dP;
     }
     runPass(rt, {
       inputs: [inputs.t, inputs.p],
