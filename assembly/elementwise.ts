@@ -1,7 +1,7 @@
 // Element-wise losses (BCE, focal): one pass for the sum (and optional
 // per-element terms) with input ranges folded in; one pass for the gradient.
 import { BLOCK, addF64, foldRange, hmax, hmin, hsum64 } from "./simd";
-import { exp1, exp4, log1, log4, sigmoid1, sigmoid4, softplusNeg1, softplusNeg4 } from "./math";
+import { log1, log4, pow1, pow4, sigmoid1, sigmoid4, softplusNeg1, softplusNeg4 } from "./math";
 
 export const FLAG_LOGITS: i32 = 1;
 export const FLAG_IGNORE: i32 = 8;
@@ -28,20 +28,31 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
     const lin = v128.bitselect(f32x4.mul(f32x4.sub(one, t), x), f32x4.neg(f32x4.mul(f32x4.mul(pw, t), x)), f32x4.ge(x, f32x4.splat(0)));
     return f32x4.add(lin, f32x4.mul(c, softplusNeg4(x)));
   }
+  // ln p' and ln(1 − p') keep full relative accuracy: the float32 roundings of
+  // 1 − p' (and of the + ε of the legacy form) are recovered exactly (Sterbenz,
+  // Fast2Sum) and added back to the log — otherwise ln(1 − p) for p ~ 1e-6 is
+  // off by several percent.
   const pc = f32x4.pmin(f32x4.pmax(x, eps), hi);
-  let a = pc, b = f32x4.sub(one, pc);
+  const u = f32x4.sub(one, pc);
+  let a = pc, b = u;
+  let ea = f32x4.splat(0);
+  let eb = f32x4.sub(f32x4.sub(one, u), pc);
   if (flags & FLAG_ADD_EPS) {
-    a = f32x4.add(a, eps);
-    b = f32x4.add(b, eps);
+    a = f32x4.add(pc, eps);
+    ea = f32x4.add(f32x4.sub(pc, a), eps);
+    b = f32x4.add(u, eps);
+    eb = f32x4.add(eb, f32x4.add(f32x4.sub(u, b), eps));
   }
-  const u = f32x4.sub(one, t);
-  if (v128.any_true(f32x4.ne(f32x4.mul(t, u), f32x4.splat(0)))) {
+  const s = f32x4.sub(one, t);
+  if (v128.any_true(f32x4.ne(f32x4.mul(t, s), f32x4.splat(0)))) {
     // soft targets: both logs
-    return f32x4.neg(f32x4.add(f32x4.mul(f32x4.mul(pw, t), log4(a)), f32x4.mul(u, log4(b))));
+    const la = f32x4.add(log4(a), ea), lb = f32x4.add(log4(b), eb);
+    return f32x4.neg(f32x4.add(f32x4.mul(f32x4.mul(pw, t), la), f32x4.mul(s, lb)));
   }
   // hard targets: one log per element
   const pos = f32x4.gt(t, f32x4.splat(0.5));
-  return f32x4.neg(f32x4.mul(v128.bitselect(pw, one, pos), log4(v128.bitselect(a, b, pos))));
+  const l = f32x4.add(log4(v128.bitselect(a, b, pos)), v128.bitselect(ea, eb, pos));
+  return f32x4.neg(f32x4.mul(v128.bitselect(pw, one, pos), l));
 }
 
 // @ts-ignore: decorator
@@ -51,14 +62,19 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
     return lin + (1 + (pw - 1) * t) * softplusNeg1(x);
   }
   const pc = min(max(x, eps), hi);
-  let a = pc, b = <f32>1 - pc;
+  const u = <f32>1 - pc;
+  let a = pc, b = u;
+  let ea: f32 = 0;
+  let eb: f32 = <f32>1 - u - pc;
   if (flags & FLAG_ADD_EPS) {
-    a += eps;
-    b += eps;
+    a = pc + eps;
+    ea = pc - a + eps;
+    b = u + eps;
+    eb += u - b + eps;
   }
-  if (t == 0) return -log1(b);
-  if (t == 1) return -pw * log1(a);
-  return -(pw * t * log1(a) + (<f32>1 - t) * log1(b));
+  if (t == 0) return -(log1(b) + eb);
+  if (t == 1) return -pw * (log1(a) + ea);
+  return -(pw * t * (log1(a) + ea) + (<f32>1 - t) * (log1(b) + eb));
 }
 
 /** ∂ℓ/∂p (∂ℓ/∂x with logits) of bce4's ℓ; zero outside the clip, as TF's clip. */
@@ -111,17 +127,14 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   // square roots and products instead of exp(γ·ln b)
   if (flags & FLAG_GAMMA_075) return f32x4.sqrt(f32x4.mul(b, f32x4.sqrt(b)));
   if (flags & FLAG_GAMMA_2) return f32x4.mul(b, b);
-  const r = exp4(f32x4.mul(gamma, log4(b)));
-  const zero = f32x4.splat(0);
-  // 0^γ = 0 for γ > 0 and 1 for γ = 0
-  return v128.bitselect(r, v128.and(f32x4.splat(1), f32x4.eq(gamma, zero)), f32x4.gt(b, zero));
+  return pow4(b, gamma); // 0^γ = 0 for γ > 0 and 1 for γ = 0
 }
 
 // @ts-ignore: decorator
 @inline function powPos1(b: f32, gamma: f32, flags: i32): f32 {
   if (flags & FLAG_GAMMA_075) return Mathf.sqrt(b * Mathf.sqrt(b));
   if (flags & FLAG_GAMMA_2) return b * b;
-  return b > 0 ? exp1(gamma * log1(b)) : gamma == 0 ? 1 : 0;
+  return pow1(b, gamma);
 }
 
 // @ts-ignore: decorator
@@ -142,10 +155,13 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   }
   const is1 = f32x4.eq(t, one), is0 = f32x4.eq(t, zero);
   const pc = f32x4.pmin(f32x4.pmax(p, f32x4.splat(1e-3)), f32x4.splat(0.999));
-  const q = v128.bitselect(pc, f32x4.sub(one, pc), is1);
-  const b = v128.bitselect(f32x4.sub(one, pc), pc, is1);
+  const u = f32x4.sub(one, pc);
+  const q = v128.bitselect(pc, u, is1);
+  const b = v128.bitselect(u, pc, is1);
+  // ln(1 − pc) with the rounding of 1 − pc added back (see bce4)
+  const lnq = f32x4.add(log4(q), v128.andnot(f32x4.sub(f32x4.sub(one, u), pc), is1));
   const coef = flags & FLAG_NO_ALPHA ? one : v128.bitselect(alpha, f32x4.sub(one, alpha), is1);
-  const main = f32x4.neg(f32x4.mul(f32x4.mul(coef, powPos4(b, gamma, flags)), log4(q)));
+  const main = f32x4.neg(f32x4.mul(f32x4.mul(coef, powPos4(b, gamma, flags)), lnq));
   const hard = v128.or(is1, is0);
   const placeholder = v128.bitselect(c0, v128.bitselect(c1, f32x4.add(c0, c1), is0), is1);
   return f32x4.add(v128.and(main, hard), placeholder);
@@ -163,10 +179,12 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   }
   if (t != 0 && t != 1) return c0 + c1;
   const pc = min(max(p, <f32>1e-3), <f32>0.999);
-  const q = t == 1 ? pc : <f32>1 - pc;
-  const b = t == 1 ? <f32>1 - pc : pc;
+  const u = <f32>1 - pc;
+  const q = t == 1 ? pc : u;
+  const b = t == 1 ? u : pc;
+  const lnq = log1(q) + (t == 1 ? <f32>0 : <f32>1 - u - pc);
   const coef: f32 = flags & FLAG_NO_ALPHA ? 1 : t == 1 ? alpha : <f32>1 - alpha;
-  return -coef * powPos1(b, gamma, flags) * log1(q) + (t == 1 ? c0 : c1);
+  return -coef * powPos1(b, gamma, flags) * lnq + (t == 1 ? c0 : c1);
 }
 
 // @ts-ignore: decorator
@@ -197,13 +215,15 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   const lo = f32x4.splat(1e-3), up = f32x4.splat(0.999);
   const inside = v128.and(v128.and(f32x4.ge(p, lo), f32x4.le(p, up)), v128.or(is1, is0));
   const pc = f32x4.pmin(f32x4.pmax(p, lo), up);
-  const q = v128.bitselect(pc, f32x4.sub(one, pc), is1);
-  const b = v128.bitselect(f32x4.sub(one, pc), pc, is1);
+  const u = f32x4.sub(one, pc);
+  const q = v128.bitselect(pc, u, is1);
+  const b = v128.bitselect(u, pc, is1);
+  const lnq = f32x4.add(log4(q), v128.andnot(f32x4.sub(f32x4.sub(one, u), pc), is1));
   const a1 = flags & FLAG_NO_ALPHA ? one : alpha;
   const a0 = flags & FLAG_NO_ALPHA ? one : f32x4.sub(one, alpha);
   const coef = v128.bitselect(f32x4.neg(a1), a0, is1);
   const bg = powPos4(b, gamma, flags);
-  const inner = f32x4.sub(f32x4.div(one, q), f32x4.div(f32x4.mul(gamma, log4(q)), b));
+  const inner = f32x4.sub(f32x4.div(one, q), f32x4.div(f32x4.mul(gamma, lnq), b));
   return v128.and(f32x4.mul(f32x4.mul(f32x4.mul(coef, bg), inner), dpdx), inside);
 }
 
@@ -223,10 +243,12 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
     return r;
   }
   if ((t != 0 && t != 1) || !(p >= <f32>1e-3 && p <= <f32>0.999)) return 0;
-  const q = t == 1 ? p : <f32>1 - p;
-  const b = t == 1 ? <f32>1 - p : p;
+  const u = <f32>1 - p;
+  const q = t == 1 ? p : u;
+  const b = t == 1 ? u : p;
+  const lnq = log1(q) + (t == 1 ? <f32>0 : <f32>1 - u - p);
   const coef: f32 = flags & FLAG_NO_ALPHA ? (t == 1 ? -1 : 1) : t == 1 ? -alpha : <f32>1 - alpha;
-  return coef * powPos1(b, gamma, flags) * (1 / q - (gamma * log1(q)) / b) * dpdx;
+  return coef * powPos1(b, gamma, flags) * (1 / q - (gamma * lnq) / b) * dpdx;
 }
 
 // ------------------------------------------------------------------ passes
