@@ -3,6 +3,9 @@
 import { type CombinedApi, combinedApi } from "./losses/combined";
 import { type ElementwiseApi, elementwiseApi } from "./losses/elementwise";
 import { type RegionApi, regionApi } from "./losses/region";
+import { type WeightedApi, weightedApi } from "./losses/weighted";
+import { type MeanIoUApi, meanIoUApi } from "./metrics/meanIoU";
+import { type ObjectMetricsApi, objectMetricsApi } from "./metrics/objectMetrics";
 import { instantiate, type LoadOptions, type Runtime } from "./wasm";
 
 export { SegLossError, type SegLossErrorCode, SegLossRangeError, SegLossTypeError } from "./errors";
@@ -10,6 +13,19 @@ export type { CombinedApi } from "./losses/combined";
 export type { LossAndGrad } from "./losses/common";
 export type { ElementwiseApi } from "./losses/elementwise";
 export type { RegionApi } from "./losses/region";
+export type {
+  BoundaryWeightsOptions,
+  PoolKernel,
+  WeightedApi,
+  WeightedBceDiceOptions,
+  WeightedBceOptions,
+  WeightedBceStyle,
+  WeightedDiceOptions,
+  WeightMap,
+  WeightMapMode,
+} from "./losses/weighted";
+export type { MeanIoUApi, MeanIoUDetails, MeanIoUOptions, MeanIoUPreset } from "./metrics/meanIoU";
+export type { ObjectMetrics, ObjectMetricsApi, ObjectMetricsOptions } from "./metrics/objectMetrics";
 export type {
   BceDiceOptions,
   BceOptions,
@@ -56,7 +72,7 @@ export interface InstanceApi {
 }
 
 /** One segloss instance: its own WebAssembly memory and every loss. */
-export interface Segloss extends InstanceApi, ElementwiseApi, RegionApi, CombinedApi {}
+export interface Segloss extends InstanceApi, ElementwiseApi, RegionApi, CombinedApi, ObjectMetricsApi, WeightedApi, MeanIoUApi {}
 
 function instanceApi(rt: Runtime): InstanceApi {
   return {
@@ -77,5 +93,13 @@ function instanceApi(rt: Runtime): InstanceApi {
  */
 export async function create(opts: LoadOptions = {}): Promise<Segloss> {
   const rt = await instantiate(opts);
-  return { ...instanceApi(rt), ...elementwiseApi(rt), ...regionApi(rt), ...combinedApi(rt) };
+  return {
+    ...instanceApi(rt),
+    ...elementwiseApi(rt),
+    ...regionApi(rt),
+    ...combinedApi(rt),
+    ...weightedApi(rt),
+    ...objectMetricsApi(rt),
+    ...meanIoUApi(rt),
+  };
 }

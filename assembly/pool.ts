@@ -1,0 +1,475 @@
+// Box filter with TensorFlow's 'SAME' average-pool semantics (stride 1, the
+// divisor counts only the cells inside the image) and the boundary weight map
+// built on it. Cost is O(H·W) whatever the window: a running column sum moves
+// down the image (each row enters and leaves once) and each output row is a
+// difference of two prefix sums of those column sums.
+//
+// Two exact paths:
+// - f32: for 0/1 targets every sum is an integer below 2^24 (the caller checks
+//   W·min(kh, H) < 2^24), so sums are exact and box / count, one f32 division,
+//   is the correctly rounded float32 average;
+// - f64 (soft targets, or huge images): float64 sums, average rounded once to f32.
+//
+// Windows: rows i−bh … i+ah and columns j−bw … j+aw, clipped to the image;
+// TF SAME splits the k−1 padding as bh = ⌊(k−1)/2⌋ before and ah = k−1−bh after.
+// The caller clamps bh, ah to H and bw, aw to W (clipping makes larger values
+// equivalent), so the scratch stays O(W).
+import { BLOCK, addF64, hsum64 } from "./simd";
+
+export const POOL_F64: i32 = 1; // float64 sums (soft targets)
+export const POOL_BAND: i32 = 2; // w = 1 + 2·[0.005 < a < 0.995] instead of 5·e^(−5|a − 0.5|)
+export const POOL_OUT: i32 = 4; // boundaryMap writes the map
+
+/** Stats slots (f32) the pooled kernels fold into: t range, p range, w range, soft-target flag. */
+export const STAT_SOFT: i32 = 6;
+
+// ------------------------------------------------------------- scratch layout
+
+// The rows are placed at chosen offsets modulo 4 KiB: a store whose address
+// matches a load a few elements ahead in its low 12 bits makes the CPU wait
+// for the store ("4K aliasing"). The prefix row is written while the column
+// sums are read, and the averages while the prefix and count rows are read,
+// so each written row sits about half a page away from the rows its loop reads.
+
+// @ts-ignore: decorator
+@inline function align16(n: usize): usize {
+  return (n + 15) & ~(<usize>15);
+}
+
+/** The first address ≥ from whose distance from anchor is `want` modulo 4096 (all 16-aligned). */
+// @ts-ignore: decorator
+@inline function skewed(from: usize, anchor: usize, want: usize): usize {
+  return from + ((want - (from - anchor)) & 4080);
+}
+
+// @ts-ignore: decorator
+@inline function pextOf(scratch: usize, W: i32, bw: i32): usize {
+  // the scan writes pext[bw+1+j] while reading colsum[j]: half a page apart
+  return skewed(scratch + align16(<usize>(W + 4) << 3), scratch, (2048 - ((<usize>(bw + 1)) << 2)) & 4080);
+}
+
+// @ts-ignore: decorator
+@inline function halfHi(bw: i32, aw: i32): usize {
+  // half the distance between the two prefix rows the box loop reads
+  return ((<usize>(bw + aw + 1)) << 1) & ~(<usize>15);
+}
+
+// @ts-ignore: decorator
+@inline function colsOf(scratch: usize, W: i32, bw: i32, aw: i32): usize {
+  const pext = pextOf(scratch, W, bw);
+  return skewed(pext + align16(<usize>(bw + W + aw + 8) << 3), pext, (1024 + halfHi(bw, aw)) & 4080);
+}
+
+/** The averages row the pooled kernels read after poolRow. */
+// @ts-ignore: decorator
+@inline export function avgOf(scratch: usize, W: i32, bw: i32, aw: i32): usize {
+  // the box loop writes avg[j] while reading pext[j], pext[j + bw + aw + 1] and cols[j]
+  const pext = pextOf(scratch, W, bw);
+  return skewed(colsOf(scratch, W, bw, aw) + align16(<usize>(W + 4) << 2), pext, (2048 + halfHi(bw, aw)) & 4080);
+}
+
+/** The float64 averages row (written by the f64 path only, for the f64 gradient). */
+// @ts-ignore: decorator
+@inline export function avg64Of(scratch: usize, W: i32, bw: i32, aw: i32): usize {
+  return avgOf(scratch, W, bw, aw) + align16(<usize>(W + 4) << 2);
+}
+
+/**
+ * Bytes of scratch one pooled call needs for rows of width W (16-byte aligned
+ * start): column sums, extended prefix sums, column counts, the averages rows.
+ */
+export function poolScratchBytes(W: i32, bw: i32, aw: i32): i32 {
+  return <i32>(avg64Of(0, W, bw, aw) + align16(<usize>(W + 4) << 3));
+}
+
+// ------------------------------------------------------------- the box filter
+
+/** Per call: the column counts of the clipped windows, and the zero left pad of the prefix row. */
+export function poolSetup(W: i32, bw: i32, aw: i32, scratch: usize, f64mode: bool): void {
+  const cols = colsOf(scratch, W, bw, aw);
+  for (let j = 0; j < W; j++) {
+    store<f32>(cols + ((<usize>j) << 2), <f32>(min(j + aw, W - 1) - max(j - bw, 0) + 1));
+  }
+  const pext = pextOf(scratch, W, bw);
+  if (f64mode) memory.fill(pext, 0, (<usize>(bw + 1)) << 3);
+  else memory.fill(pext, 0, (<usize>(bw + 1)) << 2);
+}
+
+/** colsum += row a (if a ≥ 0) − row s (if s ≥ 0), over W columns. */
+function columnsUpdate(colsum: usize, ra: usize, rs: usize, W: i32, f64mode: bool): void {
+  let j = 0;
+  if (f64mode) {
+    for (; j < W; j++) {
+      const off = (<usize>j) << 2;
+      let d: f64 = ra ? <f64>load<f32>(ra + off) : 0;
+      if (rs) d -= <f64>load<f32>(rs + off);
+      const c = colsum + ((<usize>j) << 3);
+      store<f64>(c, load<f64>(c) + d);
+    }
+    return;
+  }
+  if (ASC_FEATURE_SIMD) {
+    const nv = W >> 2;
+    if (ra && rs) {
+      for (let v = 0; v < nv; v++) {
+        const off = (<usize>v) << 4;
+        v128.store(colsum + off, f32x4.add(v128.load(colsum + off), f32x4.sub(v128.load(ra + off), v128.load(rs + off))));
+      }
+    } else if (ra) {
+      for (let v = 0; v < nv; v++) {
+        const off = (<usize>v) << 4;
+        v128.store(colsum + off, f32x4.add(v128.load(colsum + off), v128.load(ra + off)));
+      }
+    } else {
+      for (let v = 0; v < nv; v++) {
+        const off = (<usize>v) << 4;
+        v128.store(colsum + off, f32x4.sub(v128.load(colsum + off), v128.load(rs + off)));
+      }
+    }
+    j = nv << 2;
+  }
+  for (; j < W; j++) {
+    const off = (<usize>j) << 2;
+    let d: f32 = ra ? load<f32>(ra + off) : 0;
+    if (rs) d -= load<f32>(rs + off);
+    store<f32>(colsum + off, load<f32>(colsum + off) + d);
+  }
+}
+
+/** f32 path: prefix sums of the column sums into pext[bw+1 …], the right pad, then the averages. */
+function averagesF32(scratch: usize, W: i32, bw: i32, aw: i32, rows: f32): void {
+  const colsum = scratch;
+  const pext = pextOf(scratch, W, bw);
+  const cols = colsOf(scratch, W, bw, aw);
+  const avg = avgOf(scratch, W, bw, aw);
+  const p0 = pext + ((<usize>(bw + 1)) << 2);
+  let j = 0;
+  let carry: f32 = 0;
+  if (ASC_FEATURE_SIMD) {
+    // in-register scan: two shifted adds, then the running carry
+    const nv = W >> 2;
+    const zero = f32x4.splat(0);
+    let cv = zero;
+    for (let v = 0; v < nv; v++) {
+      const off = (<usize>v) << 4;
+      let x = v128.load(colsum + off);
+      x = f32x4.add(x, v128.shuffle<f32>(zero, x, 0, 4, 5, 6));
+      x = f32x4.add(x, v128.shuffle<f32>(zero, x, 0, 0, 4, 5));
+      x = f32x4.add(x, cv);
+      v128.store(p0 + off, x);
+      cv = v128.shuffle<f32>(x, x, 3, 3, 3, 3);
+    }
+    carry = f32x4.extract_lane(cv, 0);
+    j = nv << 2;
+  }
+  for (; j < W; j++) {
+    carry += load<f32>(colsum + ((<usize>j) << 2));
+    store<f32>(p0 + ((<usize>j) << 2), carry);
+  }
+  // right pad: P[W] for every window that runs past the last column
+  const padAt = pext + ((<usize>(bw + W + 1)) << 2);
+  for (let e = 0; e < aw; e++) store<f32>(padAt + ((<usize>e) << 2), carry);
+  // box_j = pext[j + bw + aw + 1] − pext[j]; a_j = box_j / (rows · cols_j)
+  const hiAt = pext + ((<usize>(bw + aw + 1)) << 2);
+  j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const nv = W >> 2;
+    const rv = f32x4.splat(rows);
+    for (let v = 0; v < nv; v++) {
+      const off = (<usize>v) << 4;
+      const box = f32x4.sub(v128.load(hiAt + off), v128.load(pext + off));
+      v128.store(avg + off, f32x4.div(box, f32x4.mul(rv, v128.load(cols + off))));
+    }
+    j = nv << 2;
+  }
+  for (; j < W; j++) {
+    const off = (<usize>j) << 2;
+    store<f32>(avg + off, (load<f32>(hiAt + off) - load<f32>(pext + off)) / (rows * load<f32>(cols + off)));
+  }
+}
+
+/** f64 path: as averagesF32 with float64 sums; each average is rounded to f32 once. */
+function averagesF64(scratch: usize, W: i32, bw: i32, aw: i32, rows: f64): void {
+  const colsum = scratch;
+  const pext = pextOf(scratch, W, bw);
+  const cols = colsOf(scratch, W, bw, aw);
+  const avg = avgOf(scratch, W, bw, aw);
+  const avg64 = avg64Of(scratch, W, bw, aw);
+  let carry: f64 = 0;
+  for (let j = 0; j < W; j++) {
+    carry += load<f64>(colsum + ((<usize>j) << 3));
+    store<f64>(pext + ((<usize>(bw + 1 + j)) << 3), carry);
+  }
+  const padAt = pext + ((<usize>(bw + W + 1)) << 3);
+  for (let e = 0; e < aw; e++) store<f64>(padAt + ((<usize>e) << 3), carry);
+  const hiAt = pext + ((<usize>(bw + aw + 1)) << 3);
+  for (let j = 0; j < W; j++) {
+    const box = load<f64>(hiAt + ((<usize>j) << 3)) - load<f64>(pext + ((<usize>j) << 3));
+    const a = box / (rows * <f64>load<f32>(cols + ((<usize>j) << 2)));
+    store<f64>(avg64 + ((<usize>j) << 3), a);
+    store<f32>(avg + ((<usize>j) << 2), <f32>a);
+  }
+}
+
+/**
+ * Leaves the averages of output row i in the scratch's averages row. `t` is
+ * the address of image row r0 (a staged band starts at its first halo row;
+ * rows outside the windows of i0 … i are never read). Rows must be visited in
+ * order i0, i0+1, …: row i0 sums its window afresh, every later row moves the
+ * window down by one row (one row in, one row out).
+ */
+export function poolRow(
+  t: usize, r0: i32, H: i32, W: i32, i: i32, i0: i32, bh: i32, ah: i32, bw: i32, aw: i32, scratch: usize, f64mode: bool,
+): void {
+  const rowBytes = (<usize>W) << 2;
+  if (i == i0) {
+    memory.fill(scratch, 0, (<usize>W) << (f64mode ? 3 : 2));
+    const last = min(H - 1, i + ah);
+    for (let r = max(0, i - bh); r <= last; r++) columnsUpdate(scratch, t + <usize>(r - r0) * rowBytes, 0, W, f64mode);
+  } else {
+    const ra = i + ah;
+    const rs = i - bh - 1;
+    if (ra < H || rs >= 0) {
+      const pa = ra < H ? t + <usize>(ra - r0) * rowBytes : 0;
+      const ps = rs >= 0 ? t + <usize>(rs - r0) * rowBytes : 0;
+      columnsUpdate(scratch, pa, ps, W, f64mode);
+    }
+  }
+  const rows = min(i + ah, H - 1) - max(i - bh, 0) + 1;
+  if (f64mode) averagesF64(scratch, W, bw, aw, <f64>rows);
+  else averagesF32(scratch, W, bw, aw, <f32>rows);
+}
+
+// ------------------------------------------------------------- the weight map
+
+// The band thresholds as float32, compared strictly (as TF compares a float32 tensor with a Python float).
+const BAND_LO: f32 = 0.005;
+const BAND_HI: f32 = 0.995;
+
+// e^x for x ∈ [−2.5, 0], the exp map's range: math.ts's exp4 with its clamps
+// and its two-factor scaling dropped (2^n with n ∈ [−4, 0] is one normal
+// factor and the clamps never bite), so the results are bit-identical to
+// exp4/exp1 at a quarter fewer operations. Constants: Cephes expf, as math.ts.
+const LOG2E: f32 = 1.4426950408889634;
+const MAGIC: f32 = 12582912.0; // 1.5·2^23: adding it rounds to an integer
+const MAGIC_BITS: i32 = 0x4b400000;
+const EXP_C1: f32 = 0.693359375;
+const EXP_C2: f32 = -2.12194440054690583e-4;
+const EP0: f32 = 1.9875691500e-4;
+const EP1: f32 = 1.3981999507e-3;
+const EP2: f32 = 8.3334519073e-3;
+const EP3: f32 = 4.1665795894e-2;
+const EP4: f32 = 1.6666665459e-1;
+const EP5: f32 = 5.0000001201e-1;
+
+// The vector constants live in static memory, four lanes each: V8 rebuilds a
+// v128.const inside a loop with three instructions at every use, and a load
+// from memory is one. Slot order: see the K_ indices.
+const KEXP: usize = memory.data<f32>(
+  [
+    1.4426950408889634, 1.4426950408889634, 1.4426950408889634, 1.4426950408889634,
+    12582912.0, 12582912.0, 12582912.0, 12582912.0,
+    0.693359375, 0.693359375, 0.693359375, 0.693359375,
+    -2.12194440054690583e-4, -2.12194440054690583e-4, -2.12194440054690583e-4, -2.12194440054690583e-4,
+    1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4,
+    1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3,
+    8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3,
+    4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2,
+    1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1,
+    5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1,
+    1, 1, 1, 1,
+    0.5, 0.5, 0.5, 0.5,
+    -5, -5, -5, -5,
+    5, 5, 5, 5,
+  ],
+  16,
+);
+const KEXPI: usize = memory.data<i32>([0x4b400000, 0x4b400000, 0x4b400000, 0x4b400000, 127, 127, 127, 127], 16);
+const K_LOG2E = 0, K_MAGIC = 1, K_C1 = 2, K_C2 = 3, K_EP0 = 4, K_ONE = 10, K_HALF = 11, K_M5 = 12, K_5 = 13;
+
+/** A vector constant from the KEXP table. */
+// @ts-ignore: decorator
+@inline function kexp(i: i32): v128 {
+  return v128.load(KEXP + ((<usize>i) << 4));
+}
+
+// @ts-ignore: decorator
+@inline function expNeg4(x: v128): v128 {
+  const magic = kexp(K_MAGIC);
+  const kf = f32x4.add(f32x4.mul(x, kexp(K_LOG2E)), magic);
+  const nf = f32x4.sub(kf, magic);
+  const n = i32x4.sub(kf, v128.load(KEXPI));
+  let r = f32x4.sub(x, f32x4.mul(nf, kexp(K_C1)));
+  r = f32x4.sub(r, f32x4.mul(nf, kexp(K_C2)));
+  let p = f32x4.add(f32x4.mul(kexp(K_EP0), r), kexp(K_EP0 + 1));
+  p = f32x4.add(f32x4.mul(p, r), kexp(K_EP0 + 2));
+  p = f32x4.add(f32x4.mul(p, r), kexp(K_EP0 + 3));
+  p = f32x4.add(f32x4.mul(p, r), kexp(K_EP0 + 4));
+  p = f32x4.add(f32x4.mul(p, r), kexp(K_EP0 + 5));
+  p = f32x4.mul(p, f32x4.mul(r, r));
+  p = f32x4.add(f32x4.add(p, r), kexp(K_ONE));
+  return f32x4.mul(p, i32x4.shl(i32x4.add(n, v128.load(KEXPI, 16)), 23));
+}
+
+// @ts-ignore: decorator
+@inline function expNeg1(x: f32): f32 {
+  const kf = x * LOG2E + MAGIC;
+  const nf = kf - MAGIC;
+  const n = reinterpret<i32>(kf) - MAGIC_BITS;
+  let r = x - nf * EXP_C1;
+  r = r - nf * EXP_C2;
+  let p = EP0 * r + EP1;
+  p = p * r + EP2;
+  p = p * r + EP3;
+  p = p * r + EP4;
+  p = p * r + EP5;
+  p = p * (r * r);
+  p = p + r + <f32>1.0;
+  return p * reinterpret<f32>((n + 127) << 23);
+}
+
+/** u = 1 + 2·[0.005 < a < 0.995] (band) or 5·e^(−5·|a − 0.5|), a ∈ [0, 1]. */
+// @ts-ignore: decorator
+@inline export function mapWeight4(a: v128, band: bool): v128 {
+  if (band) {
+    const inside = v128.and(f32x4.gt(a, f32x4.splat(BAND_LO)), f32x4.lt(a, f32x4.splat(BAND_HI)));
+    return v128.bitselect(f32x4.splat(3), f32x4.splat(1), inside);
+  }
+  return f32x4.mul(kexp(K_5), expNeg4(f32x4.mul(kexp(K_M5), f32x4.abs(f32x4.sub(a, kexp(K_HALF))))));
+}
+
+// @ts-ignore: decorator
+@inline export function mapWeight1(a: f32, band: bool): f32 {
+  if (band) return a > BAND_LO && a < BAND_HI ? 3 : 1;
+  return <f32>5 * expNeg1(<f32>-5 * Mathf.abs(a - <f32>0.5));
+}
+
+/** The map in float64 from a float64 average (the band test still on its float32 rounding). */
+// @ts-ignore: decorator
+@inline export function mapWeight64(a: f64, band: bool): f64 {
+  if (band) {
+    const a32 = <f32>a;
+    return a32 > BAND_LO && a32 < BAND_HI ? 3 : 1;
+  }
+  return 5 * Math.exp(-5 * Math.abs(a - 0.5));
+}
+
+/** Folds the range of t and whether any value is neither 0 nor 1 into stats (one row of n values). */
+// @ts-ignore: decorator
+@inline export function foldTarget(t: usize, n: i32, stats: usize): void {
+  let lo = load<f32>(stats), hi = load<f32>(stats, 4);
+  let soft = load<f32>(stats, STAT_SOFT << 2);
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const nv = n >> 2;
+    const zero = f32x4.splat(0), one = f32x4.splat(1);
+    let vLo = f32x4.splat(lo), vHi = f32x4.splat(hi), vSoft = zero, vNaN = zero;
+    for (let v = 0; v < nv; v++) {
+      const x = v128.load(t + ((<usize>v) << 4));
+      vLo = f32x4.pmin(vLo, x);
+      vHi = f32x4.pmax(vHi, x);
+      vSoft = v128.or(vSoft, v128.and(f32x4.ne(x, zero), f32x4.ne(x, one)));
+      vNaN = v128.or(vNaN, f32x4.ne(x, x));
+    }
+    if (v128.any_true(vNaN)) lo = NaN;
+    lo = min(lo, min(min(f32x4.extract_lane(vLo, 0), f32x4.extract_lane(vLo, 1)), min(f32x4.extract_lane(vLo, 2), f32x4.extract_lane(vLo, 3))));
+    hi = max(hi, max(max(f32x4.extract_lane(vHi, 0), f32x4.extract_lane(vHi, 1)), max(f32x4.extract_lane(vHi, 2), f32x4.extract_lane(vHi, 3))));
+    if (v128.any_true(vSoft)) soft = 1;
+    i = nv << 2;
+  }
+  for (; i < n; i++) {
+    const x = load<f32>(t + ((<usize>i) << 2));
+    lo = min(lo, x);
+    hi = max(hi, x);
+    if (x != 0 && x != 1) soft = 1;
+  }
+  store<f32>(stats, lo);
+  store<f32>(stats, hi, 4);
+  store<f32>(stats, soft, STAT_SOFT << 2);
+}
+
+// @ts-ignore: decorator
+@inline function mapRowBody(avg: usize, out: usize, n: i32, acc: usize, band: bool): void {
+  let s: f64 = 0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const nv = n >> 2;
+    let v = 0;
+    while (v < nv) {
+      const end = min(v + BLOCK, nv);
+      let a = f32x4.splat(0);
+      for (; v < end; v++) {
+        const off = (<usize>v) << 4;
+        const u = mapWeight4(v128.load(avg + off), band);
+        a = f32x4.add(a, u);
+        if (out) v128.store(out + off, u);
+      }
+      s += hsum64(a);
+    }
+    i = nv << 2;
+  }
+  for (; i < n; i++) {
+    const off = (<usize>i) << 2;
+    const u = mapWeight1(load<f32>(avg + off), band);
+    s += <f64>u;
+    if (out) store<f32>(out + off, u);
+  }
+  addF64(acc, s);
+}
+
+function mapRowExp(avg: usize, out: usize, n: i32, acc: usize): void {
+  mapRowBody(avg, out, n, acc, false);
+}
+
+function mapRowBand(avg: usize, out: usize, n: i32, acc: usize): void {
+  mapRowBody(avg, out, n, acc, true);
+}
+
+/**
+ * The weight map of output rows i0 … i1−1 of `nImg` H×W images: u from the
+ * SAME average, Σu added into acc[0], u written to `out` when flags has
+ * POOL_OUT, the targets' range and soft flag folded into stats (f32[8], see
+ * STAT_SOFT). `t` is the address of row r0 of the first image, `out` that of
+ * its row i0. Several images (contiguous, H·W elements apart) only with
+ * r0 = i0 = 0 and i1 = H; a band of one image may start anywhere.
+ */
+export function boundaryMap(
+  t: usize, out: usize, nImg: i32, H: i32, W: i32, r0: i32, i0: i32, i1: i32,
+  bh: i32, ah: i32, bw: i32, aw: i32, flags: i32, scratch: usize, acc: usize, stats: usize,
+): void {
+  const f64mode = (flags & POOL_F64) != 0;
+  const band = (flags & POOL_BAND) != 0;
+  const write = (flags & POOL_OUT) != 0;
+  const avg = avgOf(scratch, W, bw, aw);
+  const rowBytes = (<usize>W) << 2;
+  poolSetup(W, bw, aw, scratch, f64mode);
+  for (let m = 0; m < nImg; m++) {
+    const tImg = t + <usize>m * <usize>H * rowBytes;
+    const oImg = out + <usize>m * <usize>H * rowBytes;
+    for (let i = i0; i < i1; i++) {
+      poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode);
+      foldTarget(tImg + <usize>(i - r0) * rowBytes, W, stats);
+      const o = write ? oImg + <usize>(i - i0) * rowBytes : 0;
+      if (band) mapRowBand(avg, o, W, acc);
+      else mapRowExp(avg, o, W, acc);
+    }
+  }
+}
+
+/** x ← x·s over n f32 (the batch normalisation of a written map). */
+export function scaleF32(x: usize, n: i32, s: f32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const nv = n >> 2;
+    const sv = f32x4.splat(s);
+    for (let v = 0; v < nv; v++) {
+      const off = (<usize>v) << 4;
+      v128.store(x + off, f32x4.mul(v128.load(x + off), sv));
+    }
+    i = nv << 2;
+  }
+  for (; i < n; i++) {
+    const off = (<usize>i) << 2;
+    store<f32>(x + off, load<f32>(x + off) * s);
+  }
+}
