@@ -1,7 +1,7 @@
 // Element-wise losses (BCE, focal): one pass for the sum (and optional
 // per-element terms) with input ranges folded in; one pass for the gradient.
 import { BLOCK, addF64, foldRange, hmax, hmin, hsum64 } from "./simd";
-import { log1, log4, pow1, pow4, sigmoid1, sigmoid4, softplusNeg1, softplusNeg4 } from "./math";
+import { log1, log4, logNormal4, pow1, pow4, sigmoid1, sigmoid4, softplusNeg1, softplusNeg4 } from "./math";
 
 export const FLAG_LOGITS: i32 = 1;
 export const FLAG_IGNORE: i32 = 8;
@@ -12,6 +12,7 @@ export const FLAG_STANDARD: i32 = 128; // focal: Lin et al. form instead of the 
 export const FLAG_NO_ALPHA: i32 = 256; // focal: no α factor
 export const FLAG_GAMMA_075: i32 = 512; // focal γ = 0.75: b^γ = √(b·√b)
 export const FLAG_GAMMA_2: i32 = 1024; // focal γ = 2: b^γ = b·b
+export const FLAG_HARD: i32 = 2048; // bce: assume t ∈ {0, 1} (one log, no branch); the pass reports soft t
 
 /** f64 slots per segment: Σ loss, kept count. */
 export const ELEMENTWISE_SLOTS: i32 = 2;
@@ -44,14 +45,16 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
     eb = f32x4.add(eb, f32x4.add(f32x4.sub(u, b), eps));
   }
   const s = f32x4.sub(one, t);
-  if (v128.any_true(f32x4.ne(f32x4.mul(t, s), f32x4.splat(0)))) {
+  if (!(flags & FLAG_HARD) && v128.any_true(f32x4.ne(f32x4.mul(t, s), f32x4.splat(0)))) {
     // soft targets: both logs
     const la = f32x4.add(log4(a), ea), lb = f32x4.add(log4(b), eb);
     return f32x4.neg(f32x4.add(f32x4.mul(f32x4.mul(pw, t), la), f32x4.mul(s, lb)));
   }
   // hard targets: one log per element
   const pos = f32x4.gt(t, f32x4.splat(0.5));
-  const l = f32x4.add(log4(v128.bitselect(a, b, pos)), v128.bitselect(ea, eb, pos));
+  // a and b are positive normal floats here (p' is clipped to [ε, 1 − ε])
+  const q = v128.bitselect(a, b, pos);
+  const l = f32x4.add(flags & FLAG_HARD ? logNormal4(q) : log4(q), v128.bitselect(ea, eb, pos));
   return f32x4.neg(f32x4.mul(v128.bitselect(pw, one, pos), l));
 }
 
@@ -159,7 +162,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   const q = v128.bitselect(pc, u, is1);
   const b = v128.bitselect(u, pc, is1);
   // ln(1 − pc) with the rounding of 1 − pc added back (see bce4)
-  const lnq = f32x4.add(log4(q), v128.andnot(f32x4.sub(f32x4.sub(one, u), pc), is1));
+  const lnq = f32x4.add(logNormal4(q), v128.andnot(f32x4.sub(f32x4.sub(one, u), pc), is1));
   const coef = flags & FLAG_NO_ALPHA ? one : v128.bitselect(alpha, f32x4.sub(one, alpha), is1);
   const main = f32x4.neg(f32x4.mul(f32x4.mul(coef, powPos4(b, gamma, flags)), lnq));
   const hard = v128.or(is1, is0);
@@ -218,7 +221,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
   const u = f32x4.sub(one, pc);
   const q = v128.bitselect(pc, u, is1);
   const b = v128.bitselect(u, pc, is1);
-  const lnq = f32x4.add(log4(q), v128.andnot(f32x4.sub(f32x4.sub(one, u), pc), is1));
+  const lnq = f32x4.add(logNormal4(q), v128.andnot(f32x4.sub(f32x4.sub(one, u), pc), is1));
   const a1 = flags & FLAG_NO_ALPHA ? one : alpha;
   const a0 = flags & FLAG_NO_ALPHA ? one : f32x4.sub(one, alpha);
   const coef = v128.bitselect(f32x4.neg(a1), a0, is1);
@@ -290,7 +293,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
       const aV = f32x4.splat(a), gV = f32x4.splat(g), c0V = f32x4.splat(c0), c1V = f32x4.splat(c1);
       let tMin = f32x4.splat(Infinity), tMax = f32x4.splat(-Infinity);
       let pMin = tMin, pMax = tMax, wMin = tMin, wMax = tMax, qMin = tMin, qMax = tMax;
-      let nanP = zero, nanT = zero, nanW = zero, nanQ = zero;
+      let nanP = zero, nanT = zero, nanW = zero, nanQ = zero, soft = zero;
       let v = 0;
       while (v < nv) {
         const end = min(v + BLOCK, nv);
@@ -313,6 +316,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
           tMax = f32x4.pmax(tMax, tv);
           let l: v128;
           if (kind == 0) {
+            if (flags & FLAG_HARD) soft = v128.or(soft, f32x4.ne(f32x4.mul(tv, f32x4.sub(one, tv)), zero));
             const ts = f32x4.add(f32x4.mul(tv, keepS), addS);
             const pwv = loadOr4(usePw, off, pwS);
             if (usePw) {
@@ -342,6 +346,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
       wLo = hmin(wMin); wHi = hmax(wMax); qLo = hmin(qMin); qHi = hmax(qMax);
       if (v128.any_true(nanP)) pLo = NaN;
       if (v128.any_true(nanT)) tLo = NaN;
+      if (v128.any_true(soft)) store<f32>(stats, 1, 32);
       if (v128.any_true(nanW)) wLo = NaN;
       if (v128.any_true(nanQ)) qLo = NaN;
       i = nv << 2;
@@ -369,6 +374,7 @@ export const ELEMENTWISE_SLOTS: i32 = 2;
       if (ignore) sN += 1;
       tLo = min(tLo, tv);
       tHi = max(tHi, tv);
+      if (kind == 0 && flags & FLAG_HARD && tv != 0 && tv != 1) store<f32>(stats, 1, 32);
       let l: f32 = kind == 0
         ? bce1(tv * (<f32>1 - sm) + sm * 0.5, xv, pwv, flags, eps, hi)
         : focal1(tv, xv, flags, a, g, eps, hi, c0, c1);
@@ -444,9 +450,11 @@ export function bceSums(
   t: usize, p: usize, w: usize, pw: usize, count: i32, segLen: i32, acc: usize, stats: usize, terms: usize,
   flags: i32, eps: f32, hi: f32, sm: f32, ign: f32, posWeight: f32,
 ): void {
+  // FLAG_HARD (probabilities, clip ε > 0): the branch-free one-log loop; it
+  // flags soft targets in stats[8] and the caller then runs the general form
   if ((flags & PER_ELEMENT) == 0 && sm == 0 && posWeight == 1) {
-    if (flags == 0) {
-      sumsBody(0, t, p, 0, 0, count, segLen, acc, stats, terms, 0, eps, hi, 0, 0, 1, 0, 0, 0, 0);
+    if (flags == FLAG_HARD) {
+      sumsBody(0, t, p, 0, 0, count, segLen, acc, stats, terms, FLAG_HARD, eps, hi, 0, 0, 1, 0, 0, 0, 0);
       return;
     }
     if (flags == FLAG_LOGITS) {
@@ -454,7 +462,7 @@ export function bceSums(
       return;
     }
   }
-  sumsBody(0, t, p, w, pw, count, segLen, acc, stats, terms, flags, eps, hi, sm, ign, posWeight, 0, 0, 0, 0);
+  sumsBody(0, t, p, w, pw, count, segLen, acc, stats, terms, flags & ~FLAG_HARD, eps, hi, sm, ign, posWeight, 0, 0, 0, 0);
 }
 
 /** The focal sums pass (see bceSums); `a`, `g` are α and γ, `c0`, `c1` the seed form's placeholders. */

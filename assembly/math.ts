@@ -150,6 +150,18 @@ const LO_CLAMP: f32 = 1e-4;
   return r;
 }
 
+/** ln x for positive normal finite x only (no special-value branch): the same
+ *  values as log4 there. For clipped inputs, e.g. probabilities in [1e-7, 1]. */
+// @ts-ignore: decorator
+@inline export function logNormal4(x: v128): v128 {
+  const ix = i32x4.add(x, i32x4.splat(SQRT_OFF));
+  const k = i32x4.sub(i32x4.shr_s(ix, 23), i32x4.splat(0x7f));
+  const m = i32x4.add(v128.and(ix, i32x4.splat(MANT_MASK)), i32x4.splat(SQRT_HALF_BITS));
+  const f = f32x4.sub(m, f32x4.splat(1.0));
+  const dk = f32x4.convert_i32x4_s(k);
+  return __logcore4(f, dk, f32x4.mul(dk, f32x4.splat(LN2_LO)));
+}
+
 /** ln(1+x), x > −1: ≤ 8.2e-8 rel over the whole domain (musl log1pf scheme,
  *  exact rounding correction); ln(1−p) = log1p4(−p) stays accurate for small p;
  *  log1p(−1) = −Inf, x < −1 → NaN. */

@@ -31,10 +31,10 @@ export function ignoreArg(r: Resolved): { on: boolean; value: number } {
   return r.ignoreIndex === null ? { on: false, value: 0 } : { on: true, value: r.ignoreIndex };
 }
 
-/** Allocates the range record a kernel folds into: [lo, hi] of t, p, weight, posWeight (8 float32). */
+/** Allocates the record a kernel folds into: [lo, hi] of t, p, weight, posWeight (8 float32), then a flag word. */
 export function newStats(rt: Runtime): number {
-  const at = rt.alloc(32, "stats");
-  rt.f32.set([Infinity, -Infinity, Infinity, -Infinity, Infinity, -Infinity, Infinity, -Infinity], at >>> 2);
+  const at = rt.alloc(48, "stats");
+  rt.f32.set([Infinity, -Infinity, Infinity, -Infinity, Infinity, -Infinity, Infinity, -Infinity, 0], at >>> 2);
   return at;
 }
 

@@ -26,6 +26,7 @@ const FLAG_STANDARD = 128;
 const FLAG_NO_ALPHA = 256;
 const FLAG_GAMMA_075 = 512;
 const FLAG_GAMMA_2 = 1024;
+const FLAG_HARD = 2048;
 const SLOTS = 2; // ELEMENTWISE_SLOTS in assembly/elementwise.ts
 
 /** assembly/elementwise.ts */
@@ -152,39 +153,47 @@ export function elementwiseTerms(
   const { inputs } = prep;
   const n = inputs.p.length;
   const terms = r.reduction === "none" ? new Float32Array(n) : null;
+  // bce on probabilities first tries the branch-free hard-target loop (one log
+  // per element); if it reports a soft target, the pass runs again in the general form
+  let flags = kind === "bce" && !r.fromLogits && k.eps >= 1e-30 ? k.flags | FLAG_HARD : k.flags;
   const [sum, kept] = withF64(rt, SLOTS, (acc) => {
     const stats = newStats(rt);
     try {
-      runPass(rt, {
-        inputs: [inputs.t, inputs.p, k.weightT, k.posWeightT],
-        nSeg: 1,
-        segLen: n,
-        out: terms ?? undefined,
-        run: (ptrs, out, count, len) =>
-          kind === "bce"
-            ? rt
-                .kernels<ElementwiseKernels>()
-                .bceSums(
-                  ptrs[0],
-                  ptrs[1],
-                  ptrs[2],
-                  ptrs[3],
-                  count,
-                  len,
-                  acc,
-                  stats,
-                  out,
-                  k.flags,
-                  k.eps,
-                  k.hi,
-                  k.smoothing,
-                  k.ign,
-                  k.posWeight,
-                )
-            : rt
-                .kernels<ElementwiseKernels>()
-                .focalSums(ptrs[0], ptrs[1], count, len, acc, stats, out, k.flags, k.eps, k.hi, k.ign, k.alpha, k.gamma, k.c0, k.c1),
-      });
+      for (;;) {
+        runPass(rt, {
+          inputs: [inputs.t, inputs.p, k.weightT, k.posWeightT],
+          nSeg: 1,
+          segLen: n,
+          out: terms ?? undefined,
+          run: (ptrs, out, count, len) => {
+            const kern = rt.kernels<ElementwiseKernels>();
+            if (kind === "bce") {
+              kern.bceSums(
+                ptrs[0],
+                ptrs[1],
+                ptrs[2],
+                ptrs[3],
+                count,
+                len,
+                acc,
+                stats,
+                out,
+                flags,
+                k.eps,
+                k.hi,
+                k.smoothing,
+                k.ign,
+                k.posWeight,
+              );
+            } else {
+              kern.focalSums(ptrs[0], ptrs[1], count, len, acc, stats, out, flags, k.eps, k.hi, k.ign, k.alpha, k.gamma, k.c0, k.c1);
+            }
+          },
+        });
+        if (!(flags & FLAG_HARD) || rt.f32[(stats >>> 2) + 8] === 0) break;
+        flags &= ~FLAG_HARD;
+        rt.f64.fill(0, acc >>> 3, (acc >>> 3) + SLOTS);
+      }
       checkStats(rt, stats, r);
     } finally {
       rt.release(stats);
