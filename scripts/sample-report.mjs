@@ -11,7 +11,27 @@ const names = readdirSync(dir)
   .sort();
 
 const seg = await create();
-const LOSSES = ["bce", "dice", "jaccard", "tversky", "focalTversky", "focal", "bceDice", "bceLogDice", "focalDice", "diceCoefficient"];
+const LOSSES = [
+  "bce",
+  "dice",
+  "jaccard",
+  "tversky",
+  "focalTversky",
+  "focal",
+  "bceDice",
+  "bceLogDice",
+  "focalDice",
+  "weightedBceDice",
+  "diceCoefficient",
+  "meanIoU",
+];
+/** objectMetrics gives an object: its DSB/TGS score is the column. */
+const evaluate = (t, p, shape) => {
+  const row = {};
+  for (const loss of LOSSES) row[loss] = seg[loss](t, p, { shape });
+  row.objectScore = seg.objectMetrics(t, p, { shape }).score;
+  return row;
+};
 
 const rows = [];
 const targets = [];
@@ -19,9 +39,7 @@ const preds = [];
 for (const name of names) {
   const t = readNpy(new URL(`${name}.target.npy`, dir));
   const p = readNpy(new URL(`${name}.pred.npy`, dir));
-  const row = { image: name };
-  for (const loss of LOSSES) row[loss] = seg[loss](t.data, p.data, { shape: t.shape });
-  rows.push(row);
+  rows.push({ image: name, ...evaluate(t.data, p.data, t.shape) });
   targets.push(t);
   preds.push(p);
 }
@@ -35,11 +53,10 @@ const all = (list, Ctor) => {
 };
 const T = all(targets, Uint8Array);
 const P = all(preds, Float32Array);
-const total = { image: `all ${names.length} (batch)` };
-for (const loss of LOSSES) total[loss] = seg[loss](T, P, { shape: [names.length, H, W] });
+const total = { image: `all ${names.length} (batch)`, ...evaluate(T, P, [names.length, H, W]) };
 
 const fmt = (v) => (typeof v === "number" ? v.toFixed(4) : String(v));
-const cols = ["image", ...LOSSES];
+const cols = ["image", ...LOSSES, "objectScore"];
 const table = [...rows, total].map((r) => cols.map((c) => fmt(r[c])));
 const widths = cols.map((c, i) => Math.max(c.length, ...table.map((r) => r[i].length)));
 const line = (cells) => cells.map((s, i) => (i === 0 ? s.padEnd(widths[i]) : s.padStart(widths[i]))).join("  ");
@@ -50,4 +67,7 @@ table.forEach((r, i) => {
   if (i === table.length - 1) console.log(widths.map((w) => "-".repeat(w)).join("  "));
   console.log(line(r));
 });
-console.log("\nfocal is the seed's sum over pixels; the region losses are per-image means (seed preset).");
+console.log(
+  "\nfocal is the seed's sum over pixels; region losses are per-image means, weightedBceDice, meanIoU and the batch row's objectScore",
+  "are over the whole batch (seed preset). Details: docs/.",
+);
