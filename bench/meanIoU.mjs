@@ -16,9 +16,24 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { isAbsolute } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import v8 from "node:v8";
-import vm from "node:vm";
 import { DEFAULT_SEED, DEFAULT_SHAPE, makeData } from "./data.mjs";
+import {
+  collectGarbage,
+  copyIntoWasm,
+  envLine,
+  fail,
+  firstLine,
+  fmt3,
+  fmtMs,
+  isShape3,
+  machine,
+  measure,
+  parseOptions,
+  SEGLOSS_ROWS,
+  seglossTarget,
+  table,
+  tfScalar,
+} from "./lib.mjs";
 
 const THRESHOLDS = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95];
 
@@ -33,9 +48,7 @@ const TARGET_VS_TFJS = 75;
 const TARGET_VS_PLAIN = 5;
 
 const ROWS = [
-  { id: "segloss-copy", label: "**segloss SIMD (copy-in)**" },
-  { id: "segloss-mem", label: "**segloss SIMD (in wasm memory)**" },
-  { id: "segloss-scalar", label: "segloss scalar build (in wasm memory)" },
+  ...SEGLOSS_ROWS,
   { id: "plain-js", label: "plain JS (one pass, buckets)" },
   { id: "tfjs-cpu", label: "tfjs-cpu (step)" },
   { id: "tfjs-wasm", label: "tfjs-wasm (step)" },
@@ -46,72 +59,9 @@ const ROWS = [
 
 function parseArgs(argv) {
   const args = { quick: false, shape: DEFAULT_SHAPE, segloss: "../dist/index.js", out: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
-      if (v === undefined) fail(`${a} needs a value`);
-      return v;
-    };
-    if (a === "--quick") args.quick = true;
-    else if (a === "--shape" || a.startsWith("--shape=")) args.shape = value().split(/[,x×]/).map(Number);
-    else if (a === "--segloss" || a.startsWith("--segloss=")) args.segloss = value();
-    else if (a === "--out" || a.startsWith("--out=")) args.out = value();
-    else if (a === "--help" || a === "-h") {
-      console.log("usage: node bench/meanIoU.mjs [--quick] [--shape N,H,W] [--segloss MODULE] [--out results.json]");
-      process.exit(0);
-    } else fail(`unknown argument ${a} (try --help)`);
-  }
-  if (args.shape.length !== 3 || !args.shape.every((d) => Number.isInteger(d) && d > 0)) fail("--shape wants N,H,W");
+  parseOptions(argv, args, "usage: node bench/meanIoU.mjs [--quick] [--shape N,H,W] [--segloss MODULE] [--out results.json]");
+  if (!isShape3(args.shape)) fail("--shape wants N,H,W");
   return args;
-}
-
-function fail(msg) {
-  console.error(`bench: ${msg}`);
-  process.exit(2);
-}
-
-// ---------------------------------------------------------------- timing (as run.mjs)
-
-const now = () => performance.now();
-
-const collectGarbage = (() => {
-  if (typeof globalThis.gc === "function") return globalThis.gc;
-  try {
-    v8.setFlagsFromString("--expose-gc");
-    const gc = vm.runInNewContext("gc");
-    if (typeof gc === "function") return gc;
-  } catch {
-    /* fall through */
-  }
-  return () => {};
-})();
-
-function measure(fn, m) {
-  let t0 = now();
-  let value = fn();
-  const coldMs = now() - t0;
-  t0 = now();
-  do fn();
-  while (now() - t0 < m.warmupMs);
-  const times = [];
-  const start = now();
-  for (;;) {
-    const a = now();
-    value = fn();
-    times.push(now() - a);
-    const el = now() - start;
-    if (times.length >= m.minReps && el >= m.minTimeMs) break;
-    if (times.length >= 3 && el >= m.maxTimeMs) break;
-    if (times.length >= m.maxReps) break;
-  }
-  const s = [...times].sort((x, y) => x - y);
-  const q = (f) => {
-    const pos = (s.length - 1) * f;
-    const lo = Math.floor(pos);
-    return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (pos - lo);
-  };
-  return { coldMs, medianMs: q(0.5), minMs: s[0], p25Ms: q(0.25), p75Ms: q(0.75), reps: s.length, value };
 }
 
 // ---------------------------------------------------------------- peers
@@ -208,25 +158,13 @@ function tfMeanIoU(tf, { t, p, n }, perImage, form) {
 }
 
 async function loadSegloss(spec) {
-  let target = spec;
-  if (spec.startsWith(".")) target = new URL(spec, import.meta.url).href;
-  else if (isAbsolute(spec)) target = pathToFileURL(spec).href;
   try {
-    const mod = await import(target);
+    const mod = await import(seglossTarget(spec));
     return { seg: await mod.create(), segScalar: await mod.create({ simd: false }) };
   } catch (e) {
-    return { note: `segloss: ${spec} failed to load (${String(e?.message ?? e).split("\n")[0]}) — run \`npm run build\`` };
+    return { note: `segloss: ${spec} failed to load (${firstLine(e)}) — run \`npm run build\`` };
   }
 }
-
-// ---------------------------------------------------------------- formatting
-
-const fmtMs = (v) => (v == null ? "—" : v < 1 ? v.toFixed(3) : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
-const fmt3 = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toPrecision(2));
-const table = (head, rows) => {
-  const line = (cells) => `| ${cells.join(" | ")} |`;
-  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
-};
 
 // ---------------------------------------------------------------- main
 
@@ -249,7 +187,7 @@ async function main() {
       results[w][row] = r;
       log(`  ${w.padEnd(16)} ${row.padEnd(15)} ${fmtMs(r.medianMs).padStart(8)} ms (min ${fmtMs(r.minMs)}, ${r.reps} reps)`);
     } catch (e) {
-      notes.push(`${row} ${w}: failed: ${String(e?.message ?? e).split("\n")[0]}`);
+      notes.push(`${row} ${w}: failed: ${firstLine(e)}`);
     }
   };
 
@@ -257,10 +195,7 @@ async function main() {
   if (sl.note) notes.push(sl.note);
   const views = [];
   const inMemory = (seg) => {
-    const t = seg.alloc(Float32Array, n);
-    const p = seg.alloc(Float32Array, n);
-    t.set(data.target);
-    p.set(data.pred);
+    const { t, p } = copyIntoWasm(seg, data, n);
     views.push([seg, t, p]);
     return { t, p };
   };
@@ -280,7 +215,7 @@ async function main() {
     for (const backend of ["cpu", "wasm"]) tfPeers.push(await peers.loadTf(backend));
     tf = await import("@tensorflow/tfjs-core");
   } catch (e) {
-    notes.push(`tfjs: ${String(e?.message ?? e).split("\n")[0]} — rows skipped`);
+    notes.push(`tfjs: ${firstLine(e)} — rows skipped`);
   }
 
   for (const [w, W] of Object.entries(WORKLOADS)) {
@@ -301,12 +236,7 @@ async function main() {
             ]
           : [["step", peer.name]];
       for (const [form, row] of forms) {
-        record(w, row, () => {
-          const out = tf.tidy(() => tfMeanIoU(tf, x, W.perImage, form));
-          const v = out.dataSync()[0];
-          out.dispose();
-          return v;
-        });
+        record(w, row, () => tfScalar(tf, () => tfMeanIoU(tf, x, W.perImage, form)));
       }
       if (tf.memory().numTensors !== before) notes.push(`${peer.name} ${w}: tensors leaked`);
       x.t.dispose();
@@ -319,11 +249,10 @@ async function main() {
   }
 
   // ---------------------------------------------------------------- report
-  const cpu = os.cpus()[0]?.model?.trim() ?? "unknown";
   const lines = [];
   lines.push(
     "",
-    `Environment: Node ${process.version} (V8 ${process.versions.v8}) · ${cpu} · ${os.cpus().length} logical cores · load ${os.loadavg()[0].toFixed(1)}`,
+    `Environment: ${envLine(machine("unknown"), { v8: true, load: "1" })}`,
     "",
     `Method: ${data.shape.join("×")} float32 probabilities (${(n / 1e6).toFixed(2)} M elements); ${args.quick ? "quick" : "full"} mode; ` +
       "full GC before each row, first call timed alone, warm-up, then repetitions; medians; ratio = that row's median / this row's median " +

@@ -9,11 +9,8 @@
 // Pixels/s counts the pixels of one mask (N·H·W) per call; each call reads the
 // target and the prediction.
 
-import { existsSync } from "node:fs";
-import os from "node:os";
-import { isAbsolute } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { DEFAULT_SEED, DEFAULT_SHAPE, makeData } from "./data.mjs";
+import { copyIntoWasm, eachArg, envLine, isMissingFile, machine, parseShape, seglossTarget, table, timeReps } from "./lib.mjs";
 
 const THRESHOLDS = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95];
 
@@ -106,24 +103,9 @@ function plainObjectMetrics(t, p, [N, H, W], conn8) {
 
 // ---------------------------------------------------------------- timing
 
-const now = () => performance.now();
-
+/** bench/lib.mjs's timing loop (no maxReps here); the median is the lower middle repetition. */
 function measure(fn, m) {
-  let t0 = now();
-  let value = fn();
-  const coldMs = now() - t0;
-  t0 = now();
-  do value = fn();
-  while (now() - t0 < m.warmupMs);
-  const times = [];
-  const start = now();
-  for (;;) {
-    const a = now();
-    value = fn();
-    times.push(now() - a);
-    const el = now() - start;
-    if ((times.length >= m.minReps && el >= m.minTimeMs) || (times.length >= 3 && el >= m.maxTimeMs)) break;
-  }
+  const { coldMs, times, value } = timeReps(fn, m);
   times.sort((a, b) => a - b);
   return { coldMs, medianMs: times[(times.length - 1) >> 1], minMs: times[0], reps: times.length, value };
 }
@@ -132,26 +114,26 @@ function measure(fn, m) {
 
 function parseArgs(argv) {
   const args = { quick: false, shape: DEFAULT_SHAPE, conn: 8, segloss: "../dist/index.js" };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => (a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i]);
-    if (a === "--quick") args.quick = true;
-    else if (a.startsWith("--shape")) args.shape = value().split(/[,x×]/).map(Number);
-    else if (a.startsWith("--connectivity")) args.conn = Number(value());
-    else if (a.startsWith("--segloss")) args.segloss = value();
-    else {
-      console.error(`bench: unknown argument ${a}`);
-      process.exit(2);
-    }
-  }
+  eachArg(
+    argv,
+    (a, value) => {
+      if (a === "--quick") args.quick = true;
+      else if (a.startsWith("--shape")) args.shape = parseShape(value());
+      else if (a.startsWith("--connectivity")) args.conn = Number(value());
+      else if (a.startsWith("--segloss")) args.segloss = value();
+      else {
+        console.error(`bench: unknown argument ${a}`);
+        process.exit(2);
+      }
+    },
+    { required: false },
+  );
   return args;
 }
 
 async function loadSegloss(spec) {
-  let target = spec;
-  if (spec.startsWith(".")) target = new URL(spec, import.meta.url).href;
-  else if (isAbsolute(spec)) target = pathToFileURL(spec).href;
-  if (target.startsWith("file:") && !existsSync(fileURLToPath(target))) {
+  const target = seglossTarget(spec);
+  if (isMissingFile(target)) {
     console.error(`bench: ${spec} missing — run \`npm run build\``);
     process.exit(2);
   }
@@ -174,15 +156,8 @@ async function main() {
   const seg = await mod.create();
   const scalar = await mod.create({ simd: false });
   const opts = { shape: data.shape, connectivity: args.conn };
-  const inMemory = (s) => {
-    const t = s.alloc(Float32Array, pixels);
-    const p = s.alloc(Float32Array, pixels);
-    t.set(data.target);
-    p.set(data.pred);
-    return { t, p };
-  };
-  const simdViews = inMemory(seg);
-  const scalarViews = inMemory(scalar);
+  const simdViews = copyIntoWasm(seg, data, pixels);
+  const scalarViews = copyIntoWasm(scalar, data, pixels);
   const targetU8 = Uint8Array.from(data.target);
 
   const rows = [
@@ -201,27 +176,27 @@ async function main() {
   }
   const peer = results[results.length - 1];
   const ref = peer.value;
-  const cpus = os.cpus();
-  console.log(
-    `Node ${process.version} · ${cpus[0]?.model?.trim() ?? "cpu"} · ${cpus.length} logical cores · load ${os
-      .loadavg()
-      .map((x) => x.toFixed(1))
-      .join(" ")}`,
-  );
+  console.log(envLine(machine("cpu"), { load: "all" }));
   const r0 = results[0].value;
   console.log(
     `${data.shape.join("×")}, connectivity ${args.conn}; TP at τ = 0.5: ${r0.tp[0]}, FP ${r0.fp[0]}, FN ${r0.fn[0]}; score ${r0.score.toFixed(6)}\n`,
   );
-  console.log("| implementation | median ms | min ms | first call ms | reps | Mpixel/s | × vs plain JS | agrees |");
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
-  for (const r of results) {
+  const rowsOut = results.map((r) => {
     const v = r.value;
     const agrees =
       ["tp", "fp", "fn"].every((k) => Array.from(v[k]).every((x, i) => x === ref[k][i])) && Math.abs(v.score - ref.score) < 1e-12;
-    console.log(
-      `| ${r.label} | ${r.medianMs.toFixed(2)} | ${r.minMs.toFixed(2)} | ${r.coldMs.toFixed(1)} | ${r.reps} | ${(pixels / r.medianMs / 1e3).toFixed(0)} | ${(peer.medianMs / r.medianMs).toFixed(1)}× | ${agrees ? "✓" : "✗"} |`,
-    );
-  }
+    return [
+      r.label,
+      r.medianMs.toFixed(2),
+      r.minMs.toFixed(2),
+      r.coldMs.toFixed(1),
+      r.reps,
+      (pixels / r.medianMs / 1e3).toFixed(0),
+      `${(peer.medianMs / r.medianMs).toFixed(1)}×`,
+      agrees ? "✓" : "✗",
+    ];
+  });
+  console.log(table(["implementation", "median ms", "min ms", "first call ms", "reps", "Mpixel/s", "× vs plain JS", "agrees"], rowsOut));
   for (const [s, v] of [
     [seg, simdViews],
     [scalar, scalarViews],

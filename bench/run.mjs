@@ -8,13 +8,30 @@
 // See bench/README.md for what each row means and how the numbers are taken.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { isAbsolute, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import v8 from "node:v8";
-import vm from "node:vm";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { DEFAULT_SEED, DEFAULT_SHAPE, makeData, toBinary } from "./data.mjs";
+import {
+  collectGarbage,
+  fail,
+  firstLine,
+  fmt3,
+  fmtMs,
+  isMissingFile,
+  isOption,
+  isShape3,
+  machine,
+  envLine as machineLine,
+  now,
+  parseOptions,
+  SEGLOSS_ROWS,
+  seglossTarget,
+  stats,
+  table,
+  timeReps,
+} from "./lib.mjs";
 import * as plain from "./peers/plain.mjs";
 
 const here = (rel) => fileURLToPath(new URL(rel, import.meta.url));
@@ -43,9 +60,7 @@ const TARGETS = {
 };
 
 const ROWS = [
-  { id: "segloss-copy", label: "**segloss SIMD (copy-in)**" },
-  { id: "segloss-mem", label: "**segloss SIMD (in wasm memory)**" },
-  { id: "segloss-scalar", label: "segloss scalar build (in wasm memory)" },
+  ...SEGLOSS_ROWS,
   { id: "plain-js", label: "plain JS (f64 sums)" },
   { id: "tfjs-cpu", label: "tfjs-cpu" },
   { id: "tfjs-wasm", label: "tfjs-wasm" },
@@ -66,116 +81,44 @@ function parseArgs(argv) {
     segloss: "../dist/index.js",
     out: here("./results.json"),
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
-      if (v === undefined) fail(`${a} needs a value`);
-      return v;
-    };
-    if (a === "--quick") args.quick = true;
-    else if (a === "--no-native") args.native = false;
-    else if (a === "--only" || a.startsWith("--only="))
+  const usageText =
+    "usage: node bench/run.mjs [--quick] [--only " +
+    Object.keys(LOSSES).join(",") +
+    "] [--shape N,H,W] [--no-native] [--segloss MODULE] [--out results.json]\n" +
+    "  --segloss: the module to benchmark (default ../dist/index.js; a path, file URL or package name)";
+  parseOptions(argv, args, usageText, (a, value) => {
+    if (a === "--no-native") args.native = false;
+    else if (isOption(a, "--only"))
       args.only = value()
         .split(",")
         .map((s) => s.trim())
         .filter(Boolean);
-    else if (a === "--shape" || a.startsWith("--shape=")) args.shape = value().split(/[,x×]/).map(Number);
-    else if (a === "--out" || a.startsWith("--out=")) args.out = value();
-    else if (a === "--segloss" || a.startsWith("--segloss=")) args.segloss = value();
-    else if (a === "--help" || a === "-h") {
-      console.log(
-        "usage: node bench/run.mjs [--quick] [--only " +
-          Object.keys(LOSSES).join(",") +
-          "] [--shape N,H,W] [--no-native] [--segloss MODULE] [--out results.json]\n" +
-          "  --segloss: the module to benchmark (default ../dist/index.js; a path, file URL or package name)",
-      );
-      process.exit(0);
-    } else fail(`unknown argument ${a} (try --help)`);
-  }
+    else return false;
+    return true;
+  });
   if (args.only) {
     const bad = args.only.filter((n) => !(n in LOSSES));
     if (bad.length) fail(`unknown loss ${bad.join(", ")}; known: ${Object.keys(LOSSES).join(", ")}`);
   }
-  if (args.shape.length !== 3 || !args.shape.every((d) => Number.isInteger(d) && d > 0)) {
+  if (!isShape3(args.shape)) {
     fail("--shape wants three positive integers, e.g. 8,512,512");
   }
   return args;
 }
 
-function fail(msg) {
-  console.error(`bench: ${msg}`);
-  process.exit(2);
-}
-
 // ---------------------------------------------------------------- timing
 
-const now = () => performance.now();
-
-/** A full GC before each row (untimed), so one row's garbage (tfjs) is not collected in the next row's timing. */
-const collectGarbage = (() => {
-  if (typeof globalThis.gc === "function") return globalThis.gc;
-  try {
-    v8.setFlagsFromString("--expose-gc");
-    const gc = vm.runInNewContext("gc");
-    if (typeof gc === "function") return gc;
-  } catch {
-    /* fall through */
-  }
-  return () => {};
-})();
-
-/**
- * Times fn(): one first ("cold") call, warm-up calls for `warmupMs` (at least one),
- * then repetitions until both `minReps` and `minTimeMs` are reached, or until
- * `maxTimeMs` has passed with at least 3 repetitions (slow peers get fewer reps).
- * A repetition is one call, or a batch of calls (time / batch) when one call takes < 50 µs.
- */
+/** bench/lib.mjs's timeReps with batching for calls under 50 µs; statistics over the repetitions. */
 function measure(fn, m) {
-  let t0 = now();
-  let value = fn();
-  const coldMs = now() - t0;
-  t0 = now();
-  let calls = 0;
-  do {
-    fn();
-    calls++;
-  } while (now() - t0 < m.warmupMs);
-  // calls much shorter than the timer's resolution are timed in batches (small --shape)
-  const perCall = (now() - t0) / calls;
-  const batch = perCall < 0.05 ? Math.ceil(0.5 / Math.max(perCall, 1e-4)) : 1;
-  const times = [];
-  const start = now();
-  for (;;) {
-    const a = now();
-    for (let k = 0; k < batch; k++) value = fn();
-    times.push((now() - a) / batch);
-    const el = now() - start;
-    if (times.length >= m.minReps && el >= m.minTimeMs) break;
-    if (times.length >= 3 && el >= m.maxTimeMs) break;
-    if (times.length >= m.maxReps) break;
-  }
+  const { coldMs, times, batch, value } = timeReps(fn, m, { batching: true });
   return { coldMs, ...stats(times), batch, value };
-}
-
-function stats(times) {
-  const s = [...times].sort((a, b) => a - b);
-  const q = (f) => {
-    const pos = (s.length - 1) * f;
-    const lo = Math.floor(pos);
-    return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (pos - lo);
-  };
-  return { medianMs: q(0.5), minMs: s[0], p25Ms: q(0.25), p75Ms: q(0.75), reps: s.length };
 }
 
 // ---------------------------------------------------------------- peers
 
 async function loadSegloss(spec) {
-  // a relative path is relative to bench/; an absolute path, a file URL or a package name as is
-  let target = spec;
-  if (spec.startsWith(".")) target = new URL(spec, import.meta.url).href;
-  else if (isAbsolute(spec)) target = pathToFileURL(spec).href;
-  if (target.startsWith("file:") && !existsSync(fileURLToPath(target))) {
+  const target = seglossTarget(spec);
+  if (isMissingFile(target)) {
     return { note: `segloss: not built (${spec} missing — run \`npm run build\`)` };
   }
   let mod;
@@ -205,10 +148,6 @@ async function loadSegloss(spec) {
   }
   if (mod.version !== undefined) out.info.version = mod.version;
   return out;
-}
-
-function firstLine(e) {
-  return String(e?.message ?? e).split("\n")[0];
 }
 
 /** Views of WebAssembly memory holding the inputs, or a note why not. */
@@ -256,18 +195,11 @@ function nativeBuild(tmp) {
 
 // ---------------------------------------------------------------- formatting
 
-const fmtMs = (v) => (v == null ? "—" : v < 1 ? v.toFixed(3) : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
-const fmt3 = (v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toPrecision(2));
 const fmtRatio = (v) => (v == null ? "—" : `${fmt3(v)}×`);
 const fmtVal = (v) => (v == null ? "—" : Number(v).toPrecision(8));
 const fmtRel = (v) => (v === 0 ? "0" : v.toExponential(1));
 const fmtTol = (v) => v.toExponential(0);
 const geomean = (xs) => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
-
-function table(head, rows) {
-  const line = (cells) => `| ${cells.join(" | ")} |`;
-  return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
-}
 
 // ---------------------------------------------------------------- main
 
@@ -279,15 +211,7 @@ async function main() {
     : { warmupMs: 250, minTimeMs: 1000, minReps: 7, maxTimeMs: 3000, maxReps: 500 };
   const log = (s) => process.stderr.write(`${s}\n`);
   const startedAt = new Date();
-  const cpus = os.cpus();
-  const env = {
-    node: process.version,
-    v8: process.versions.v8,
-    platform: `${process.platform} ${process.arch}`,
-    cpu: cpus[0]?.model?.trim() ?? "unknown",
-    logicalCores: cpus.length,
-    date: startedAt.toISOString(),
-  };
+  const env = { ...machine("unknown"), date: startedAt.toISOString() };
 
   const startMs = now();
   const data = makeData({ shape: args.shape, seed: DEFAULT_SEED });
@@ -455,7 +379,7 @@ async function main() {
   // ---------------------------------------------------------------- report
   const wasmInfo = info["tfjs-wasm"];
   const envLine =
-    `Node ${env.node} (V8 ${env.v8}) · ${env.cpu} · ${env.logicalCores} logical cores · ${env.platform} · ${env.date.slice(0, 10)}` +
+    machineLine(env, { v8: true, platform: true, date: env.date }) +
     (wasmInfo
       ? ` · tfjs ${wasmInfo.version} (wasm: ${wasmInfo.simd ? "SIMD" : "no SIMD"}, threads ${wasmInfo.threads ? `on (${wasmInfo.threadsCount})` : "off"})`
       : "") +

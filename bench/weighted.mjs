@@ -12,13 +12,24 @@
 // and are timed with three repetitions; tfjs-cpu (pure JS, slower still) and
 // tfjs at k = 201 run only when asked.
 
-import { existsSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import { isAbsolute } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import v8 from "node:v8";
-import vm from "node:vm";
+import { writeFileSync } from "node:fs";
 import { DEFAULT_SEED, DEFAULT_SHAPE, makeData } from "./data.mjs";
+import {
+  collectGarbage,
+  envLine,
+  fail,
+  firstLine,
+  isMissingFile,
+  isOption,
+  isShape3,
+  machine,
+  measure,
+  parseOptions,
+  SEGLOSS_ROWS,
+  seglossTarget,
+  table,
+  tfScalar,
+} from "./lib.mjs";
 
 const EPS = Math.fround(1e-7); // Keras's ε as float32
 const ONE_MINUS_EPS = Math.fround(1 - EPS);
@@ -39,9 +50,7 @@ const WORKLOADS = {
 const TARGETS = { wbd: { "tfjs-wasm": 500, "plain-js": 20 } };
 
 const ROWS = [
-  { id: "segloss-copy", label: "**segloss SIMD (copy-in)**" },
-  { id: "segloss-mem", label: "**segloss SIMD (in wasm memory)**" },
-  { id: "segloss-scalar", label: "segloss scalar build (in wasm memory)" },
+  ...SEGLOSS_ROWS,
   { id: "plain-js", label: "plain JS (integral image, f64)" },
   { id: "tfjs-cpu", label: "tfjs-cpu" },
   { id: "tfjs-wasm", label: "tfjs-wasm" },
@@ -59,83 +68,22 @@ function parseArgs(argv) {
     segloss: "../dist/index.js",
     out: null, // the JSON is written only when asked
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
-      if (v === undefined) fail(`${a} needs a value`);
-      return v;
-    };
-    if (a === "--quick") args.quick = true;
-    else if (a === "--tfjs-cpu") args.tfjsCpu = true;
+  const usageText =
+    "usage: node bench/weighted.mjs [--quick] [--only map,wbd,wbdGrad,wbce,wdice] [--shape N,H,W] [--tfjs-cpu] [--tfjs-k201] [--segloss MODULE] [--out FILE]";
+  parseOptions(argv, args, usageText, (a, value) => {
+    if (a === "--tfjs-cpu") args.tfjsCpu = true;
     else if (a === "--tfjs-k201") args.tfjsK201 = true;
-    else if (a === "--only" || a.startsWith("--only=")) args.only = value().split(",").filter(Boolean);
-    else if (a === "--shape" || a.startsWith("--shape=")) args.shape = value().split(/[,x×]/).map(Number);
-    else if (a === "--out" || a.startsWith("--out=")) args.out = value();
-    else if (a === "--segloss" || a.startsWith("--segloss=")) args.segloss = value();
-    else if (a === "--help" || a === "-h") {
-      console.log(
-        "usage: node bench/weighted.mjs [--quick] [--only map,wbd,wbdGrad,wbce,wdice] [--shape N,H,W] [--tfjs-cpu] [--tfjs-k201] [--segloss MODULE] [--out FILE]",
-      );
-      process.exit(0);
-    } else fail(`unknown argument ${a} (try --help)`);
-  }
+    else if (isOption(a, "--only")) args.only = value().split(",").filter(Boolean);
+    else return false;
+    return true;
+  });
   if (args.only) {
     const groups = new Set(Object.values(WORKLOADS).map((w) => w.group));
     const bad = args.only.filter((g) => !groups.has(g) && !(g in WORKLOADS));
     if (bad.length) fail(`unknown workload ${bad.join(", ")}; known: ${[...groups].join(", ")}`);
   }
-  if (args.shape.length !== 3 || !args.shape.every((d) => Number.isInteger(d) && d > 0)) fail("--shape wants N,H,W");
+  if (!isShape3(args.shape)) fail("--shape wants N,H,W");
   return args;
-}
-
-function fail(msg) {
-  console.error(`bench: ${msg}`);
-  process.exit(2);
-}
-
-// ---------------------------------------------------------------- timing (as bench/run.mjs)
-
-const now = () => performance.now();
-
-const collectGarbage = (() => {
-  if (typeof globalThis.gc === "function") return globalThis.gc;
-  try {
-    v8.setFlagsFromString("--expose-gc");
-    const gc = vm.runInNewContext("gc");
-    if (typeof gc === "function") return gc;
-  } catch {
-    /* fall through */
-  }
-  return () => {};
-})();
-
-/** First call timed alone, warm-up, then repetitions until minReps and minTimeMs (or maxTimeMs with ≥ 3 reps). */
-function measure(fn, m) {
-  let t0 = now();
-  let value = fn();
-  const coldMs = now() - t0;
-  t0 = now();
-  do value = fn();
-  while (now() - t0 < m.warmupMs);
-  const times = [];
-  const start = now();
-  for (;;) {
-    const a = now();
-    value = fn();
-    times.push(now() - a);
-    const el = now() - start;
-    if (times.length >= m.minReps && el >= m.minTimeMs) break;
-    if (times.length >= 3 && el >= m.maxTimeMs) break;
-    if (times.length >= m.maxReps) break;
-  }
-  const s = [...times].sort((x, y) => x - y);
-  const q = (f) => {
-    const pos = (s.length - 1) * f;
-    const lo = Math.floor(pos);
-    return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (pos - lo);
-  };
-  return { coldMs, medianMs: q(0.5), minMs: s[0], p25Ms: q(0.25), p75Ms: q(0.75), reps: s.length, value };
 }
 
 // ---------------------------------------------------------------- plain JavaScript
@@ -279,10 +227,8 @@ function tfWorkloads(tf, [N, H, W]) {
 // ---------------------------------------------------------------- segloss
 
 async function loadSegloss(spec) {
-  let target = spec;
-  if (spec.startsWith(".")) target = new URL(spec, import.meta.url).href;
-  else if (isAbsolute(spec)) target = pathToFileURL(spec).href;
-  if (target.startsWith("file:") && !existsSync(fileURLToPath(target))) return { note: `segloss: not built (${spec} missing)` };
+  const target = seglossTarget(spec);
+  if (isMissingFile(target)) return { note: `segloss: not built (${spec} missing)` };
   const mod = await import(target);
   return { seg: await mod.create(), segScalar: await mod.create({ simd: false }) };
 }
@@ -298,7 +244,6 @@ function fingerprint(w) {
 
 const fmtMs = (v) => (v == null ? "—" : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
 const fmtX = (v) => (v == null ? "—" : `${v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2)}×`);
-const table = (head, rows) => [head, head.map(() => "---"), ...rows].map((cells) => `| ${cells.join(" | ")} |`).join("\n");
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
@@ -324,7 +269,7 @@ async function main() {
       results[id][row] = r;
       log(`  ${id.padEnd(9)} ${row.padEnd(15)} ${fmtMs(r.medianMs).padStart(8)} ms (${r.reps} reps, first ${fmtMs(r.coldMs)} ms)`);
     } catch (e) {
-      notes.push(`${row} ${id}: failed: ${String(e?.message ?? e).split("\n")[0]}`);
+      notes.push(`${row} ${id}: failed: ${firstLine(e)}`);
     }
   };
 
@@ -381,7 +326,7 @@ async function main() {
       tfx = await loadTfjs(backend);
       await tfx.peer.activate();
     } catch (e) {
-      notes.push(`tfjs-${backend}: ${String(e?.message ?? e).split("\n")[0]} — rows skipped`);
+      notes.push(`tfjs-${backend}: ${firstLine(e)} — rows skipped`);
       continue;
     }
     const { tf } = tfx;
@@ -390,12 +335,7 @@ async function main() {
     const p = tf.tensor(data.pred, shape, "float32");
     const w = tf.tensor(map50, shape, "float32");
     const row = `tfjs-${backend}`;
-    const scalar = (build) => {
-      const out = tf.tidy(build);
-      const v = out.dataSync()[0];
-      out.dispose();
-      return v;
-    };
+    const scalar = (build) => tfScalar(tf, build);
     for (const id of wanted) {
       const { group, k } = WORKLOADS[id];
       if (group === "wbdGrad") continue; // tfjs gradients need its tape and variables: not the same workload
@@ -427,7 +367,7 @@ async function main() {
 
   // ---------------------------------------------------------------- report
   const lines = [];
-  const env = `Node ${process.version} · ${os.cpus()[0]?.model?.trim()} · ${os.cpus().length} logical cores · load ${os.loadavg()[0].toFixed(1)} · ${new Date().toISOString().slice(0, 10)}`;
+  const env = envLine(machine(), { load: "1", date: new Date().toISOString() });
   lines.push("", `Environment: ${env}`, "");
   lines.push(
     `Method: ${shape.join("×")} float32 (${(n / 1e6).toFixed(2)} M elements); ${args.quick ? "quick" : "full"} mode as bench/run.mjs ` +

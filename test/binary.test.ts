@@ -2,7 +2,7 @@
 // batch sizes, target kinds, options, presets, both builds, values and gradients.
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Segloss } from "../src/index";
-import { bothBuilds, makeCase, type TargetKind, within, withinAll } from "./helpers";
+import { type Build, bothBuilds, LENGTHS, makeCase, type TargetKind, within, withinAll } from "./helpers";
 import * as oracle from "./oracle/binary";
 
 type LossName = "bce" | "focal" | "dice" | "jaccard" | "tversky" | "focalTversky" | "bceDice" | "bceLogDice" | "focalDice";
@@ -68,20 +68,9 @@ const OPTION_SETS: Record<LossName, Record<string, unknown>[]> = {
   focalDice: [{}, { focalWeight: 1, variant: "standard" }, { fromLogits: true }],
 };
 
-const LENGTHS: [number, number][] = [
-  [1, 1],
-  [1, 3],
-  [2, 5],
-  [3, 7],
-  [1, 16],
-  [2, 17],
-  [4, 255],
-  [2, 4097],
-];
-
 const KINDS: TargetKind[] = ["hard", "soft", "empty", "full"];
 
-let builds: { name: string; seg: Segloss }[];
+let builds: Build[];
 beforeAll(async () => {
   builds = await bothBuilds();
 });

@@ -4,22 +4,10 @@
 // nothing (inputs unchanged, memory flat).
 import { beforeAll, describe, expect, it } from "vitest";
 import { create, SegLossError, type Segloss } from "../src/index";
-import { bothBuilds, makeCase } from "./helpers";
+import { type Build, bothBuilds, type Call, GRAD_FNS, makeCase, VALUE_FNS } from "./helpers";
 
-type Call = (t: unknown, p: unknown, o?: unknown) => unknown;
-
-const VALUE = ["bce", "focal", "dice", "jaccard", "tversky", "focalTversky", "bceDice", "bceLogDice", "focalDice", "diceCoefficient"];
-const GRAD = [
-  "bceGrad",
-  "focalGrad",
-  "diceGrad",
-  "jaccardGrad",
-  "tverskyGrad",
-  "focalTverskyGrad",
-  "bceDiceGrad",
-  "bceLogDiceGrad",
-  "focalDiceGrad",
-];
+const VALUE: string[] = [...VALUE_FNS];
+const GRAD: string[] = [...GRAD_FNS];
 const ALL = [...VALUE, ...GRAD];
 const BCE_OPTS = ["bce", "bceGrad", "bceDice", "bceDiceGrad", "bceLogDice", "bceLogDiceGrad"];
 const FOCAL_OPTS = ["focal", "focalGrad", "focalDice", "focalDiceGrad"];
@@ -793,7 +781,7 @@ function expectRowError(seg: Segloss, row: Row, fn: string): void {
   expect(seg.largestFree(), `${what}: memory`).toBe(before);
 }
 
-let builds: { name: string; seg: Segloss }[];
+let builds: Build[];
 beforeAll(async () => {
   builds = await bothBuilds();
 });

@@ -11,42 +11,19 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SegLossError, type Segloss } from "../src/index";
-import { bothBuilds, rng, within, withinAll } from "./helpers";
+import { type Build, bothBuilds, type Call, GRAD_FNS, rng, VALUE_FNS, within, withinAll } from "./helpers";
 import * as oracle from "./oracle/binary";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_129);
 const SCALE = Number(process.env.FUZZ_RUNS ?? 1);
 const runs = (n: number) => Math.max(1, Math.round(n * SCALE));
 
-type Call = (t: unknown, p: unknown, o?: unknown) => unknown;
-
-const VALUE = [
-  "bce",
-  "focal",
-  "dice",
-  "jaccard",
-  "tversky",
-  "focalTversky",
-  "bceDice",
-  "bceLogDice",
-  "focalDice",
-  "diceCoefficient",
-] as const;
-const GRAD = [
-  "bceGrad",
-  "focalGrad",
-  "diceGrad",
-  "jaccardGrad",
-  "tverskyGrad",
-  "focalTverskyGrad",
-  "bceDiceGrad",
-  "bceLogDiceGrad",
-  "focalDiceGrad",
-] as const;
+const VALUE = VALUE_FNS;
+const GRAD = GRAD_FNS;
 const ALL: string[] = [...VALUE, ...GRAD];
 const CODES = new Set(["E_SHAPE", "E_DTYPE", "E_EMPTY", "E_RANGE", "E_NONFINITE", "E_OPTION", "E_OPTION_RANGE", "E_MEMORY"]);
 
-let builds: { name: string; seg: Segloss }[];
+let builds: Build[];
 beforeAll(async () => {
   builds = await bothBuilds();
 });

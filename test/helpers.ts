@@ -1,6 +1,49 @@
 // Shared test fixtures: seeded inputs, both builds, and the SPEC §3 tolerance.
 import { expect } from "vitest";
-import { create, type Segloss } from "../src/index";
+import { create, SegLossError, type Segloss } from "../src/index";
+
+/** A loss function called by name: target, prediction, options. */
+export type Call = (t: unknown, p: unknown, o?: unknown) => unknown;
+
+/** Every value function, in the order the tests run them. */
+export const VALUE_FNS = [
+  "bce",
+  "focal",
+  "dice",
+  "jaccard",
+  "tversky",
+  "focalTversky",
+  "bceDice",
+  "bceLogDice",
+  "focalDice",
+  "diceCoefficient",
+] as const;
+export type ValueFn = (typeof VALUE_FNS)[number];
+
+/** Every …Grad function, in the order the tests run them. */
+export const GRAD_FNS = [
+  "bceGrad",
+  "focalGrad",
+  "diceGrad",
+  "jaccardGrad",
+  "tverskyGrad",
+  "focalTverskyGrad",
+  "bceDiceGrad",
+  "bceLogDiceGrad",
+  "focalDiceGrad",
+] as const;
+
+/** [N images, L elements] pairs: single elements, SIMD bodies with scalar tails, up to 4097 elements. */
+export const LENGTHS: [number, number][] = [
+  [1, 1],
+  [1, 3],
+  [2, 5],
+  [3, 7],
+  [1, 16],
+  [2, 17],
+  [4, 255],
+  [2, 4097],
+];
 
 /** A small seeded PRNG (mulberry32), so every failure reproduces. */
 export function rng(seed: number): () => number {
@@ -43,9 +86,15 @@ export function makeCase(seed: number, N: number, L: number, kind: TargetKind = 
   return { t, p, x, N, L };
 }
 
-let builds: Promise<{ name: string; seg: Segloss }[]> | undefined;
+/** One build of the library under test, named "simd" or "scalar". */
+export interface Build {
+  name: string;
+  seg: Segloss;
+}
+
+let builds: Promise<Build[]> | undefined;
 /** The SIMD and the scalar build, created once per test file. */
-export function bothBuilds(): Promise<{ name: string; seg: Segloss }[]> {
+export function bothBuilds(): Promise<Build[]> {
   builds ??= Promise.all([create(), create({ simd: false })]).then(([a, b]) => [
     { name: "simd", seg: a },
     { name: "scalar", seg: b },
@@ -63,4 +112,18 @@ export function within(actual: number, expected: number, what = ""): void {
 export function withinAll(actual: ArrayLike<number>, expected: ArrayLike<number>, what = ""): void {
   expect(actual.length, `${what} length`).toBe(expected.length);
   for (let i = 0; i < expected.length; i++) within(actual[i], expected[i], `${what}[${i}]`);
+}
+
+/**
+ * Calls f and returns the SegLossError it throws. Fails with `noError` when f
+ * returns, and rethrows any other error.
+ */
+export function catchSegLossError(f: () => unknown, noError: string): SegLossError {
+  try {
+    f();
+  } catch (e) {
+    if (!(e instanceof SegLossError)) throw e;
+    return e as SegLossError;
+  }
+  return expect.fail(noError) as never;
 }

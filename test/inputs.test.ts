@@ -6,36 +6,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { beforeAll, describe, expect, it } from "vitest";
 import { create, SegLossError, type Segloss } from "../src/index";
-import { bothBuilds, makeCase, within, withinAll } from "./helpers";
+import { type Build, bothBuilds, type Call, makeCase, VALUE_FNS, type ValueFn, within, withinAll } from "./helpers";
 import * as oracle from "./oracle/binary";
 
-type ValueFn =
-  | "bce"
-  | "focal"
-  | "dice"
-  | "jaccard"
-  | "tversky"
-  | "focalTversky"
-  | "bceDice"
-  | "bceLogDice"
-  | "focalDice"
-  | "diceCoefficient";
 type GradFn = Exclude<ValueFn, "diceCoefficient">;
-type Call = (t: unknown, p: unknown, o?: unknown) => unknown;
 type GradResult = { loss: number; grad: Float32Array };
 
-const VALUE_FNS: ValueFn[] = [
-  "bce",
-  "focal",
-  "dice",
-  "jaccard",
-  "tversky",
-  "focalTversky",
-  "bceDice",
-  "bceLogDice",
-  "focalDice",
-  "diceCoefficient",
-];
 const GRAD_FNS: GradFn[] = ["bce", "focal", "dice", "jaccard", "tversky", "focalTversky", "bceDice", "bceLogDice", "focalDice"];
 
 const value = (seg: Segloss, fn: ValueFn, t: unknown, p: unknown, o?: object) => (seg[fn] as Call)(t, p, o) as number;
@@ -77,7 +53,7 @@ const L = H * W;
 const c = makeCase(101, N, L, "hard");
 const shape = [N, 1, H, W];
 
-let builds: { name: string; seg: Segloss }[];
+let builds: Build[];
 let seg: Segloss;
 /** Reference numbers: bare Float32Arrays with opts.shape [N,1,H,W]. */
 const ref: Record<string, Record<string, number | number[]>> = {};

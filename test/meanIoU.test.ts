@@ -5,10 +5,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { create, SegLossError, type Segloss } from "../src/index";
 import { cutOf, sigmoidSign } from "../src/metrics/meanIoU";
-import { bothBuilds, rng } from "./helpers";
+import { type Build, bothBuilds, LENGTHS, rng } from "./helpers";
 import * as oracle from "./oracle/meanIoU";
 
-let builds: { name: string; seg: Segloss }[];
+let builds: Build[];
 beforeAll(async () => {
   builds = await bothBuilds();
 });
@@ -64,14 +64,7 @@ function expectMatches(got: ReturnType<Segloss["meanIoUDetails"]>, want: oracle.
 }
 
 const SIZES: [number, number][] = [
-  [1, 1],
-  [1, 3],
-  [2, 5],
-  [3, 7],
-  [1, 16],
-  [2, 17],
-  [4, 255],
-  [2, 4097],
+  ...LENGTHS,
   [1, 9000], // more than one kernel block of 1024 vectors
 ];
 

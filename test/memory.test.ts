@@ -3,10 +3,9 @@
 // instance's memory stream through in chunks with the same numbers (SPEC §3).
 import { beforeAll, describe, expect, it } from "vitest";
 import { create, SegLossError, type Segloss } from "../src/index";
-import { bothBuilds, makeCase, rng, within, withinAll } from "./helpers";
+import { type Build, bothBuilds, type Call, catchSegLossError, GRAD_FNS, makeCase, rng, within, withinAll } from "./helpers";
 import * as oracle from "./oracle/binary";
 
-type Call = (t: unknown, p: unknown, o?: unknown) => unknown;
 type GradResult = { loss: number; grad: Float32Array };
 type Streamed = "bce" | "focal" | "dice" | "bceDice";
 
@@ -32,7 +31,7 @@ function expectFlat(seg: Segloss, before: Snapshot, what: string): void {
   expect(seg.memoryBytes, `${what}: memoryBytes`).toBe(before.size);
 }
 
-let builds: { name: string; seg: Segloss }[];
+let builds: Build[];
 beforeAll(async () => {
   builds = await bothBuilds();
 });
@@ -60,17 +59,7 @@ describe("memory stays flat over many calls", () => {
       const w = c.p.map((v) => v * 2);
       const before = snapshot(seg);
       for (let i = 0; i < 2000; i++) {
-        for (const fn of [
-          "bceGrad",
-          "focalGrad",
-          "diceGrad",
-          "jaccardGrad",
-          "tverskyGrad",
-          "focalTverskyGrad",
-          "bceDiceGrad",
-          "bceLogDiceGrad",
-          "focalDiceGrad",
-        ]) {
+        for (const fn of GRAD_FNS) {
           const g = call(seg, fn, c.t, c.p, {
             ...o,
             ...(fn.startsWith("focal") && !fn.includes("Tversky") ? { variant: "standard" } : {}),
@@ -148,13 +137,8 @@ describe("errors thrown mid-call leave memory flat", () => {
       const before = snapshot(seg);
       for (let i = 0; i < 500; i++) {
         for (const [what, f, code] of failing) {
-          try {
-            f(seg);
-            expect.fail(`${what}: no error`);
-          } catch (e) {
-            if (!(e instanceof SegLossError)) throw e;
-            expect((e as SegLossError).code, what).toBe(code);
-          }
+          const e = catchSegLossError(() => f(seg), `${what}: no error`);
+          expect(e.code, what).toBe(code);
         }
       }
       expectFlat(seg, before, `${name} errors`);
@@ -183,14 +167,9 @@ describe("errors thrown mid-call leave memory flat", () => {
     const hog = seg.alloc(Uint8Array, seg.largestFree() - 256);
     const held = seg.largestFree();
     for (let i = 0; i < 1000; i++) {
-      try {
-        seg.dice(new Float32Array(5000), new Float32Array(5000));
-        expect.fail("no E_MEMORY");
-      } catch (e) {
-        if (!(e instanceof SegLossError)) throw e;
-        expect((e as SegLossError).code).toBe("E_MEMORY");
-        expect(e).toBeInstanceOf(RangeError);
-      }
+      const e = catchSegLossError(() => seg.dice(new Float32Array(5000), new Float32Array(5000)), "no E_MEMORY");
+      expect(e.code).toBe("E_MEMORY");
+      expect(e).toBeInstanceOf(RangeError);
     }
     expect(seg.largestFree()).toBe(held);
     seg.free(hog);

@@ -5,11 +5,11 @@
 // masks), errors, and flat memory (also when the batch streams through a
 // small instance's memory).
 import { beforeAll, describe, expect, it } from "vitest";
-import { create, type ObjectMetrics, type ObjectMetricsOptions, SegLossError, type Segloss } from "../src/index";
-import { bothBuilds, rng } from "./helpers";
+import { create, type ObjectMetrics, type ObjectMetricsOptions, type Segloss } from "../src/index";
+import { type Build, bothBuilds, catchSegLossError, rng } from "./helpers";
 import * as oracle from "./oracle/objectMetrics";
 
-let builds: { name: string; seg: Segloss }[];
+let builds: Build[];
 beforeAll(async () => {
   builds = await bothBuilds();
 });
@@ -580,15 +580,10 @@ describe("errors (SPEC §5)", () => {
         for (const [what, f, code, argument] of cases) {
           const tt = t.slice();
           const pp = p.slice();
-          try {
-            f(seg);
-            expect.fail(`${name} ${what}: no error`);
-          } catch (e) {
-            if (!(e instanceof SegLossError)) throw e;
-            expect((e as SegLossError).code, `${name} ${what}`).toBe(code);
-            expect((e as SegLossError).argument, `${name} ${what}`).toBe(argument);
-            expect((e as Error).message).toMatch(/expected .+, got .+/);
-          }
+          const e = catchSegLossError(() => f(seg), `${name} ${what}: no error`);
+          expect(e.code, `${name} ${what}`).toBe(code);
+          expect(e.argument, `${name} ${what}`).toBe(argument);
+          expect(e.message).toMatch(/expected .+, got .+/);
           expect(t).toEqual(tt);
           expect(p).toEqual(pp);
         }
@@ -695,22 +690,11 @@ describe("memory", () => {
     const n = 512 * 512;
     const board = new Float32Array(n).map((_, i) => ((i + (i >> 9)) & 1 ? 1 : 0));
     for (let i = 0; i < 50; i++) {
-      try {
-        small.objectMetrics(board, board, { shape: [512, 512] });
-        expect.fail("no E_MEMORY");
-      } catch (e) {
-        if (!(e instanceof SegLossError)) throw e;
-        expect((e as SegLossError).code).toBe("E_MEMORY");
-      }
-      try {
-        const p = new Float32Array(8 * 64 * 64).fill(0.25);
-        p[p.length - 1] = Number.NaN;
-        small.objectMetrics(new Float32Array(p.length), p, { shape: [8, 64, 64] });
-        expect.fail("no E_NONFINITE");
-      } catch (e) {
-        if (!(e instanceof SegLossError)) throw e;
-        expect((e as SegLossError).code).toBe("E_NONFINITE");
-      }
+      expect(catchSegLossError(() => small.objectMetrics(board, board, { shape: [512, 512] }), "no E_MEMORY").code).toBe("E_MEMORY");
+      const p = new Float32Array(8 * 64 * 64).fill(0.25);
+      p[p.length - 1] = Number.NaN;
+      const e = catchSegLossError(() => small.objectMetrics(new Float32Array(p.length), p, { shape: [8, 64, 64] }), "no E_NONFINITE");
+      expect(e.code).toBe("E_NONFINITE");
     }
     expect(small.largestFree()).toBe(before);
   });

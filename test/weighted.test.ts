@@ -4,8 +4,8 @@
 // weightedDice and weightedBceDice on both builds over shapes, windows, options
 // and edge cases, the staging paths, errors and flat memory.
 import { beforeAll, describe, expect, it } from "vitest";
-import { create, SegLossError, type Segloss } from "../src/index";
-import { bothBuilds, rng, within, withinAll } from "./helpers";
+import { create, SegLossError } from "../src/index";
+import { type Build, bothBuilds, rng, within, withinAll } from "./helpers";
 import * as oracle from "./oracle/weighted";
 
 type Kind = "hard" | "soft" | "empty" | "full" | "blobs";
@@ -46,7 +46,7 @@ function makeImages(seed: number, N: number, H: number, W: number, kind: Kind): 
   return { t, p, x, N, H, W };
 }
 
-let builds: { name: string; seg: Segloss }[];
+let builds: Build[];
 beforeAll(async () => {
   builds = await bothBuilds();
 });
