@@ -110,6 +110,22 @@ const tensor: Check = (v, name) => {
 
 const float32: Check = (v, name) => (v instanceof Float32Array ? v : fail("E_OPTION", name, "a Float32Array", describe(v)));
 
+/** A non-empty list (array or typed array) of numbers in [min, max], returned as a Float64Array. */
+function numberList(min: number, max: number, what: string): Check {
+  return (v, name) => {
+    if (!Array.isArray(v) && !(ArrayBuffer.isView(v) && !(v instanceof DataView))) {
+      return fail("E_OPTION", name, "an array of numbers", describe(v));
+    }
+    const a = Array.from(v as ArrayLike<unknown>);
+    if (a.length === 0) return fail("E_OPTION_RANGE", name, "at least one threshold", "an empty list");
+    for (const x of a) {
+      if (typeof x !== "number") return fail("E_OPTION", name, "an array of numbers", `an element ${describe(x)}`);
+      if (!(x >= min && x <= max)) return fail("E_OPTION_RANGE", name, what, `an element ${describe(x)}`);
+    }
+    return Float64Array.from(a as number[]);
+  };
+}
+
 const shape: Check = (v, name) => (Array.isArray(v) ? v : fail("E_OPTION", name, "an array of positive integers", describe(v)));
 
 const CHECKS: Record<string, Check> = {
@@ -173,7 +189,7 @@ const ALLOWED: Record<PartName, string[]> = {
 };
 
 /** The option checkers, for families that define their own option sets. */
-export const checks = { bool, num, oneOf, orNull, finite, tensor, tensorOrNumber, float32, shape };
+export const checks = { bool, num, oneOf, orNull, finite, tensor, tensorOrNumber, float32, shape, numberList };
 
 /**
  * Checks `raw` against a family's own option table (name → checker): unknown

@@ -95,18 +95,7 @@ export interface MeanIoUApi {
 /** 0.50, 0.55, …, 0.95 as the nearest doubles of the decimals (0.5 + 0.05·i up to an ulp: the same cuts). */
 const DEFAULT_THRESHOLDS = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95];
 
-const thresholdList: Check = (v, name) => {
-  if (!Array.isArray(v) && !(ArrayBuffer.isView(v) && !(v instanceof DataView))) {
-    return fail("E_OPTION", name, "an array of numbers", describe(v));
-  }
-  const a = Array.from(v as ArrayLike<unknown>);
-  if (a.length === 0) return fail("E_OPTION_RANGE", name, "at least one threshold", "an empty list");
-  for (const x of a) {
-    if (typeof x !== "number") return fail("E_OPTION", name, "an array of numbers", `an element ${describe(x)}`);
-    if (!Number.isFinite(x)) return fail("E_OPTION_RANGE", name, "finite thresholds", `an element ${describe(x)}`);
-  }
-  return Float64Array.from(a as number[]);
-};
+const thresholdList = checks.numberList(-Number.MAX_VALUE, Number.MAX_VALUE, "finite thresholds");
 
 const OPTIONS: Record<string, Check> = {
   shape: checks.shape,

@@ -70,19 +70,8 @@ const connectivity: Check = (v, name) => {
   return v === 4 || v === 8 ? v : fail("E_OPTION_RANGE", name, "4 or 8", describe(v));
 };
 
-const iouThresholds: Check = (v, name) => {
-  if (!Array.isArray(v) && !(ArrayBuffer.isView(v) && !(v instanceof DataView))) {
-    return fail("E_OPTION", name, "an array of numbers", describe(v));
-  }
-  const a = Array.from(v as ArrayLike<unknown>);
-  if (a.length === 0) return fail("E_OPTION_RANGE", name, "at least one threshold", "an empty list");
-  for (const x of a) {
-    if (typeof x !== "number") return fail("E_OPTION", name, "an array of numbers", `an element ${describe(x)}`);
-    // below 0.5 an object could match two others, and the one-to-one counting would be wrong
-    if (!(x >= 0.5 && x <= 1)) return fail("E_OPTION_RANGE", name, "thresholds in [0.5, 1]", `an element ${describe(x)}`);
-  }
-  return Float64Array.from(a as number[]);
-};
+// below 0.5 an object could match two others, and the one-to-one counting would be wrong
+const iouThresholds = checks.numberList(0.5, 1, "thresholds in [0.5, 1]");
 
 const OPTIONS: Record<string, Check> = {
   shape: checks.shape,
