@@ -2,8 +2,10 @@
 // `create()` loads one instance; each loss family adds its methods to it.
 import { type CombinedApi, combinedApi } from "./losses/combined";
 import { type ElementwiseApi, elementwiseApi } from "./losses/elementwise";
+import { type LovaszApi, lovaszApi } from "./losses/lovasz";
 import { type RegionApi, regionApi } from "./losses/region";
 import { type WeightedApi, weightedApi } from "./losses/weighted";
+import { type ConfusionApi, confusionApi } from "./metrics/confusion";
 import { type MeanIoUApi, meanIoUApi } from "./metrics/meanIoU";
 import { type ObjectMetricsApi, objectMetricsApi } from "./metrics/objectMetrics";
 import { instantiate, type LoadOptions, type Runtime } from "./wasm";
@@ -12,6 +14,7 @@ export { SegLossError, type SegLossErrorCode, SegLossRangeError, SegLossTypeErro
 export type { CombinedApi } from "./losses/combined";
 export type { LossAndGrad } from "./losses/common";
 export type { ElementwiseApi } from "./losses/elementwise";
+export type { LovaszApi, LovaszGradOptions, LovaszHingeOptions, LovaszPreset } from "./losses/lovasz";
 export type { RegionApi } from "./losses/region";
 export type {
   BoundaryWeightsOptions,
@@ -24,6 +27,8 @@ export type {
   WeightMap,
   WeightMapMode,
 } from "./losses/weighted";
+export type { ConfusionApi, ConfusionLayout, ConfusionMatrixJSON, ConfusionMatrixOptions } from "./metrics/confusion";
+export { ConfusionMatrix } from "./metrics/confusion";
 export type { MeanIoUApi, MeanIoUDetails, MeanIoUOptions, MeanIoUPreset } from "./metrics/meanIoU";
 export type { ObjectMetrics, ObjectMetricsApi, ObjectMetricsOptions } from "./metrics/objectMetrics";
 export type {
@@ -72,7 +77,16 @@ export interface InstanceApi {
 }
 
 /** One segloss instance: its own WebAssembly memory and every loss. */
-export interface Segloss extends InstanceApi, ElementwiseApi, RegionApi, CombinedApi, ObjectMetricsApi, WeightedApi, MeanIoUApi {}
+export interface Segloss
+  extends InstanceApi,
+    ElementwiseApi,
+    RegionApi,
+    CombinedApi,
+    ObjectMetricsApi,
+    WeightedApi,
+    MeanIoUApi,
+    LovaszApi,
+    ConfusionApi {}
 
 function instanceApi(rt: Runtime): InstanceApi {
   return {
@@ -97,9 +111,11 @@ export async function create(opts: LoadOptions = {}): Promise<Segloss> {
     ...instanceApi(rt),
     ...elementwiseApi(rt),
     ...regionApi(rt),
+    ...lovaszApi(rt),
     ...combinedApi(rt),
     ...weightedApi(rt),
     ...objectMetricsApi(rt),
     ...meanIoUApi(rt),
+    ...confusionApi(rt),
   };
 }

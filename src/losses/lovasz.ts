@@ -1,0 +1,200 @@
+// Lovasz hinge (binary, on logits) and the Jaccard-extension gradient. Per
+// segment (an image, or the batch with perImage: false): stage the inputs as
+// float32; one kernel pass checks them, counts the labels and writes sortable
+// keys for the positive errors only (relu and its slope are 0 elsewhere); a
+// radix sort orders them; one walk over them gives the loss and the
+// subgradient. TypeScript only stages, reduces and scales.
+import { describe, fail } from "../errors";
+import { type Check, checkOwnOptions, checks } from "../options";
+import { binaryGeometry, isNumericArray, type NumericArray, type TensorLike, toTensor } from "../tensor";
+import type { Runtime } from "../wasm";
+import { gradBuffer, type LossAndGrad } from "./common";
+
+/** assembly/lovasz.ts and assembly/sort.ts */
+interface LovaszKernels {
+  lovaszPrepare(t: number, x: number, n: number, keys: number, pay: number, ignore: number, ign: number, stats: number): void;
+  lovaszHingeSorted(keys: number, pay: number, k: number, m: number, pos: number, grad: number, scale: number, symmetric: number): number;
+  lovaszGradF32(t: number, n: number, out: number): number;
+  radixScratchBytes(): number;
+  radixSortU32(keys: number, pay: number, keys2: number, pay2: number, n: number, hist: number): void;
+}
+
+const BAD_TARGET = 1; // LOVASZ_BAD_TARGET
+const BAD_LOGIT = 2; // LOVASZ_BAD_LOGIT
+
+export type LovaszPreset = "lovasz" | "smp";
+
+export interface LovaszHingeOptions {
+  /** Shape of a bare typed-array input (SPEC §2). */
+  shape?: number[];
+  /** 'mean' (default) over segments, 'sum', or 'none' (one value per segment). */
+  reduction?: "mean" | "sum" | "none";
+  /** One loss per image, averaged (default true; the 'smp' preset: false, one loss over the flattened batch). */
+  perImage?: boolean;
+  /** Target label whose pixels are dropped. */
+  ignoreIndex?: number | null;
+  /** Average of L(x, t) and L(−x, 1 − t). */
+  symmetric?: boolean;
+  /** 'lovasz' (Berman et al.: perImage true) or 'smp' (perImage false). */
+  preset?: LovaszPreset;
+}
+
+export interface LovaszGradOptions extends LovaszHingeOptions {
+  /** Write the gradient here (a Float32Array of the prediction's length). */
+  out?: Float32Array;
+}
+
+const OPTIONS: Record<string, Check> = {
+  shape: checks.shape,
+  reduction: checks.oneOf("mean", "sum", "none"),
+  perImage: checks.bool,
+  ignoreIndex: checks.orNull(checks.finite),
+  symmetric: checks.bool,
+  preset: checks.oneOf("lovasz", "smp"),
+};
+const GRAD_OPTIONS: Record<string, Check> = { ...OPTIONS, out: checks.float32 };
+
+interface Settings {
+  shape?: number[];
+  reduction: "mean" | "sum" | "none";
+  perImage: boolean;
+  ignoreIndex: number | null;
+  symmetric: boolean;
+}
+
+function settingsOf(o: Record<string, unknown>): Settings {
+  const preset = (o.preset as LovaszPreset | undefined) ?? "lovasz";
+  return {
+    shape: o.shape as number[] | undefined,
+    reduction: (o.reduction as Settings["reduction"] | undefined) ?? "mean",
+    perImage: (o.perImage as boolean | undefined) ?? preset === "lovasz",
+    ignoreIndex: (o.ignoreIndex as number | null | undefined) ?? null,
+    symmetric: (o.symmetric as boolean | undefined) ?? false,
+  };
+}
+
+interface Segments {
+  t: NumericArray;
+  x: Float32Array | Float64Array;
+  nSeg: number;
+  segLen: number;
+}
+
+function segmentsOf(target: unknown, logits: unknown, s: Settings): Segments {
+  const xt = toTensor(logits, "logits", s.shape);
+  if (!(xt.data instanceof Float32Array || xt.data instanceof Float64Array)) {
+    fail("E_DTYPE", "logits", "a Float32Array or Float64Array of logits", describe(xt.data));
+  }
+  const tt = toTensor(target, "target", s.shape);
+  const { N, L } = binaryGeometry(tt, xt);
+  return { t: tt.data, x: xt.data as Float32Array | Float64Array, nSeg: s.perImage ? N : 1, segLen: s.perImage ? L : N * L };
+}
+
+/**
+ * Runs every segment: `grad` (when given) receives scale·∂loss_j/∂x. Scratch
+ * is one block of 16 bytes per segment pixel plus the histograms, reused by
+ * each segment and released in finally.
+ */
+function hingeSegments(rt: Runtime, seg: Segments, s: Settings, grad: Float32Array | null, scale: number, checkOnly = false): Float64Array {
+  const k = rt.kernels<LovaszKernels>();
+  const n = seg.segLen;
+  const bytes = n * 4;
+  const block = rt.alloc(4 * bytes + k.radixScratchBytes() + 16, "lovasz scratch");
+  try {
+    const xBuf = block; // staged logits, then sort scratch, then the gradient
+    const tBuf = block + bytes; // staged targets, then sort scratch
+    const keys = block + 2 * bytes;
+    const pay = block + 3 * bytes;
+    const hist = block + 4 * bytes;
+    const stats = hist + k.radixScratchBytes();
+    const losses = new Float64Array(seg.nSeg);
+    const ign = s.ignoreIndex === null ? 0 : s.ignoreIndex;
+    for (let j = 0; j < seg.nSeg; j++) {
+      rt.f32.set(seg.x.subarray(j * n, (j + 1) * n), xBuf >>> 2);
+      rt.f32.set(seg.t.subarray(j * n, (j + 1) * n), tBuf >>> 2);
+      k.lovaszPrepare(tBuf, xBuf, n, keys, pay, s.ignoreIndex === null ? 0 : 1, ign, stats);
+      const [m, pos, bad, nKeys] = new Int32Array(rt.memory.buffer, stats, 4);
+      checkBad(bad, s);
+      if (checkOnly || (grad === null && nKeys === 0)) continue;
+      k.radixSortU32(keys, pay, xBuf, tBuf, nKeys, hist);
+      if (grad) rt.f32.fill(0, xBuf >>> 2, (xBuf >>> 2) + n);
+      losses[j] = k.lovaszHingeSorted(keys, pay, nKeys, m, pos, grad ? xBuf : 0, scale, s.symmetric ? 1 : 0);
+      if (grad) grad.set(rt.f32.subarray(xBuf >>> 2, (xBuf >>> 2) + n), j * n);
+    }
+    return losses;
+  } finally {
+    rt.release(block);
+  }
+}
+
+function checkBad(bad: number, s: Settings): void {
+  if (bad & BAD_LOGIT) fail("E_NONFINITE", "logits", "finite numbers", "NaN or ±Infinity");
+  if (bad & BAD_TARGET) {
+    const extra = s.ignoreIndex === null ? "" : ` or the ignoreIndex ${s.ignoreIndex}`;
+    fail("E_RANGE", "target", `hard labels 0 or 1${extra}`, "another value");
+  }
+}
+
+/** Checks every segment before any is written (so a failing call leaves opts.out untouched). */
+function checkAll(rt: Runtime, seg: Segments, s: Settings): void {
+  hingeSegments(rt, seg, s, null, 0, true);
+}
+
+function reduce(losses: Float64Array, reduction: "mean" | "sum"): number {
+  let sum = 0;
+  for (const v of losses) sum += v;
+  return reduction === "sum" ? sum : sum / losses.length;
+}
+
+export function lovaszHinge(rt: Runtime, target: unknown, logits: unknown, opts: unknown): number | Float32Array {
+  const s = settingsOf(checkOwnOptions("lovaszHinge", opts, OPTIONS));
+  const seg = segmentsOf(target, logits, s);
+  const losses = hingeSegments(rt, seg, s, null, 0);
+  return s.reduction === "none" ? Float32Array.from(losses) : reduce(losses, s.reduction);
+}
+
+export function lovaszHingeGrad(rt: Runtime, target: unknown, logits: unknown, opts: unknown): LossAndGrad {
+  const o = checkOwnOptions("lovaszHingeGrad", opts, GRAD_OPTIONS);
+  const s = settingsOf(o);
+  if (s.reduction === "none") fail("E_OPTION", "opts.reduction", "'mean' or 'sum' (a gradient needs a scalar loss)", "'none'");
+  const seg = segmentsOf(target, logits, s);
+  const grad = gradBuffer(o.out, seg.x.length);
+  if (o.out !== undefined && seg.nSeg > 1) checkAll(rt, seg, s);
+  const scale = s.reduction === "mean" ? 1 / seg.nSeg : 1;
+  const losses = hingeSegments(rt, seg, s, grad, scale);
+  return { loss: reduce(losses, s.reduction), grad };
+}
+
+/** The Jaccard-extension gradient of a sorted 0/1 vector, as float32. */
+export function lovaszGrad(rt: Runtime, sorted: unknown): Float32Array {
+  if (!isNumericArray(sorted)) fail("E_DTYPE", "sortedTarget", "a numeric typed array of 0/1", describe(sorted));
+  const n = sorted.length;
+  if (n === 0) fail("E_EMPTY", "sortedTarget", "at least one element", "a zero-size array");
+  const block = rt.alloc(8 * n, "lovaszGrad scratch");
+  try {
+    rt.f32.set(sorted, block >>> 2);
+    const k = rt.kernels<LovaszKernels>();
+    if (k.lovaszGradF32(block, n, block + 4 * n) < 0) fail("E_RANGE", "sortedTarget", "values 0 or 1", "another value");
+    return rt.f32.slice((block >>> 2) + n, (block >>> 2) + 2 * n);
+  } finally {
+    rt.release(block);
+  }
+}
+
+/** The binary Lovasz family of a segloss instance. */
+export interface LovaszApi {
+  /** Lovasz hinge on logits with hard 0/1 targets (SPEC §4). */
+  lovaszHinge(target: TensorLike, logits: TensorLike, opts?: LovaszHingeOptions): number | Float32Array;
+  /** The loss and its subgradient w.r.t. the logits (ties broken by pixel index). */
+  lovaszHingeGrad(target: TensorLike, logits: TensorLike, opts?: LovaszGradOptions): LossAndGrad;
+  /** The Jaccard-extension gradient of a sorted 0/1 vector (Float32Array). */
+  lovaszGrad(sortedTarget: NumericArray): Float32Array;
+}
+
+export function lovaszApi(rt: Runtime): LovaszApi {
+  return {
+    lovaszHinge: (t, x, o) => lovaszHinge(rt, t, x, o),
+    lovaszHingeGrad: (t, x, o) => lovaszHingeGrad(rt, t, x, o),
+    lovaszGrad: (t) => lovaszGrad(rt, t),
+  };
+}
