@@ -163,18 +163,24 @@ const SRC_BAND: i32 = 2;
             // 0/1 targets (others only set the soft flag): one log per element
             const pc = f32x4.pmin(f32x4.pmax(xv, epsV), hiV);
             const pos = f32x4.ne(tv, zero);
-            const l = f32x4.neg(logClipped4(v128.bitselect(pc, f32x4.sub(klog(L_ONE), pc), pos)));
+            // ln(1 − pc) with the float32 rounding of 1 − pc added back (see bce4)
+            const q = f32x4.sub(klog(L_ONE), pc);
+            const corr = v128.andnot(f32x4.sub(f32x4.sub(klog(L_ONE), q), pc), pos);
+            const l = f32x4.neg(f32x4.add(logClipped4(v128.bitselect(pc, q, pos)), corr));
             l0 = v128.andnot(l, pos);
             l1 = v128.and(l, pos);
           } else {
             const pc = f32x4.pmin(f32x4.pmax(xv, epsV), hiV);
             if (v128.any_true(f32x4.ne(f32x4.mul(tv, u1), zero))) {
-              l0 = f32x4.neg(f32x4.mul(u1, log4(f32x4.sub(one, pc))));
+              const q = f32x4.sub(one, pc);
+              l0 = f32x4.neg(f32x4.mul(u1, f32x4.add(log4(q), f32x4.sub(f32x4.sub(one, q), pc))));
               l1 = f32x4.neg(f32x4.mul(tv, log4(pc)));
             } else {
               // hard targets: one log per element
               const pos = f32x4.gt(tv, half);
-              const l = f32x4.neg(log4(v128.bitselect(pc, f32x4.sub(one, pc), pos)));
+              const q = f32x4.sub(one, pc);
+              const corr = v128.andnot(f32x4.sub(f32x4.sub(one, q), pc), pos);
+              const l = f32x4.neg(f32x4.add(log4(v128.bitselect(pc, q, pos)), corr));
               l0 = v128.andnot(l, pos);
               l1 = v128.and(l, pos);
             }
@@ -250,14 +256,16 @@ const SRC_BAND: i32 = 2;
         l1 = tv * (sp + max(<f32>0, -xv));
       } else {
         const pc = min(max(xv, eps), hi);
+        const q = <f32>1 - pc;
+        const lnq = log1(q) + (<f32>1 - q - pc); // ln(1 − pc), rounding of 1 − pc added back
         if (tv == 0) {
-          l0 = -log1(<f32>1 - pc);
+          l0 = -lnq;
           l1 = 0;
         } else if (tv == 1) {
           l0 = 0;
           l1 = -log1(pc);
         } else {
-          l0 = -(u1 * log1(<f32>1 - pc));
+          l0 = -(u1 * lnq);
           l1 = -(tv * log1(pc));
         }
       }

@@ -751,3 +751,29 @@ describe("memory stays flat", () => {
     }
   });
 });
+
+describe("near-perfect predictions (tiny loss terms)", () => {
+  it("weightedBce keeps full relative accuracy where ln(1 − p) is tiny", () => {
+    const n = 4099;
+    const r = rng(321);
+    const t = new Float32Array(n);
+    const p = new Float32Array(n);
+    const w = new Float32Array(n);
+    // a confident, correct model repeating a few δ values, so float32 rounding of 1 − δ would not average out
+    const deltas = [1e-7, 3e-7, 2e-6, 3e-5];
+    for (let i = 0; i < n; i++) {
+      t[i] = r() < 0.3 ? 1 : 0;
+      const d = deltas[Math.floor(r() * 3.999)];
+      p[i] = t[i] === 1 ? Math.fround(1 - d) : Math.fround(d);
+      w[i] = 0.5 + r();
+    }
+    for (const { seg } of builds) {
+      for (const style of ["positive", "all"] as const) {
+        const want = oracle.weightedBce(t, p, w, { style });
+        const got = seg.weightedBceGrad(t, p, w, { style });
+        within(got.loss, want.value as number, `weightedBce ${style} tiny terms`);
+        withinAll(got.grad, want.grad as Float64Array, `weightedBce ${style} tiny terms grad`);
+      }
+    }
+  });
+});
