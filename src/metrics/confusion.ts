@@ -10,29 +10,23 @@ import { type NumericArray, type Tensor, type TensorLike, toTensor } from "../te
 import type { Runtime } from "../wasm";
 
 /** assembly/confusion.ts: each returns −1, or the chunk-relative pixel of the first bad element (stats: 1 target, 2 prediction). */
+type LabelsKernel = (
+  t: number,
+  p: number,
+  n: number,
+  C: number,
+  ignore: number,
+  ign: number,
+  bins: number,
+  acc: number,
+  stats: number,
+) => number;
+
 interface ConfusionKernels {
-  confusionLabels(
-    t: number,
-    p: number,
-    n: number,
-    C: number,
-    ignore: number,
-    ign: number,
-    bins: number,
-    acc: number,
-    stats: number,
-  ): number;
-  confusionLabelsU8(
-    t: number,
-    p: number,
-    n: number,
-    C: number,
-    ignore: number,
-    ign: number,
-    bins: number,
-    acc: number,
-    stats: number,
-  ): number;
+  /** label maps staged as float32 */
+  confusionLabels: LabelsKernel;
+  /** label maps as bytes */
+  confusionLabelsU8: LabelsKernel;
   confusionBinary(
     t: number,
     p: number,
