@@ -1,5 +1,7 @@
 // The kernels' public surface: numeric arguments only (pointers, lengths, scalars).
 export { regionSums, regionGrad } from "./region";
+export { softmaxForward, softmaxBackward, sigmoidForward, sigmoidBackward } from "./activation";
+export { stageLabels, toClassMajor, toPixelMajor, rangeClassMajor } from "./multiclass";
 export { bceSums, bceGrad, focalSums, focalGrad } from "./elementwise";
 export { cmpPackF32, cmpPackF64, cmpPackU8, cmpCountRuns, cmpLabel, cmpPairBytes, cmpPairs, cmpPaint } from "./components";
 export { poolScratchBytes, boundaryMap, scaleF32 } from "./pool";

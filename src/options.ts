@@ -10,6 +10,8 @@ export type EpsilonMode = "clamp" | "add";
 
 /** Options every binary loss takes. */
 export interface CommonOptions {
+  /** 'binary' (default) here; 'multiclass' and 'multilabel' select the multi-class forms. */
+  mode?: "binary";
   /** Shape of bare typed-array inputs (default: one image of data.length elements). */
   shape?: readonly number[];
   reduction?: Reduction;
@@ -65,6 +67,16 @@ export interface FocalOptions extends CommonOptions {
 }
 
 export type BceDiceOptions = BceOptions & RegionOptions;
+
+/**
+ * Whether a call asks for the multi-class form (`mode: 'multiclass' | 'multilabel'`);
+ * such calls go to the multi-class modules, which check their own option sets.
+ */
+export function isMulticlassCall(opts: unknown): boolean {
+  if (opts === null || typeof opts !== "object" || !Object.hasOwn(opts, "mode")) return false;
+  const mode = (opts as { mode?: unknown }).mode;
+  return mode === "multiclass" || mode === "multilabel";
+}
 
 /** Options of the …Grad forms: `out` receives the gradient (it may live in WebAssembly memory, and may alias pred). */
 export interface GradOptions {
@@ -154,12 +166,13 @@ const CHECKS: Record<string, Check> = {
   variant: oneOf("seed", "standard"),
   focalWeight: num(0, Number.MAX_VALUE, "a finite number ≥ 0"),
   out: float32,
+  mode: oneOf("binary"),
 };
 
 /** Options only the …Grad forms take. */
 export const GRAD_OPTIONS = ["out"];
 
-const COMMON = ["shape", "reduction", "fromLogits", "preset", "ignoreIndex"];
+const COMMON = ["shape", "reduction", "fromLogits", "preset", "ignoreIndex", "mode"];
 const BCE = [...COMMON, "posWeight", "weight", "labelSmoothing", "epsilon", "epsilonMode"];
 const REGION = [
   ...COMMON,
