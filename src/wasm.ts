@@ -16,6 +16,13 @@ export interface LoadOptions {
   wasm?: BufferSource | WebAssembly.Module;
   /** Size of the instance's fixed WebAssembly memory in bytes (default 64 MiB). */
   memoryBytes?: number;
+  /**
+   * Fetch the binary instead of using the embedded copy: the URL of a folder
+   * (holding segloss.simd.wasm and segloss.scalar.wasm; the build is picked as
+   * without it) or of one `.wasm` file (then `simd` is read as with `wasm`).
+   * The slim bundle (dist/slim.js) defaults to the folder it was loaded from.
+   */
+  wasmUrl?: string | URL;
 }
 
 const PAGE = 65536;
@@ -35,6 +42,73 @@ function decodeBase64(b64: string): Uint8Array {
 
 const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
 
+// The slim bundle replaces src/wasm/binary.ts with empty strings and fetches
+// the .wasm files that sit next to it instead.
+const EMBEDDED = SIMD_WASM_BASE64.length > 0;
+
+// The smallest SIMD module: one function returning i8x16.splat(i32.const 0).
+const SIMD_PROBE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 15, 11];
+
+function wasmFile(simd: boolean): string {
+  return simd ? "segloss.simd.wasm" : "segloss.scalar.wasm";
+}
+
+/** A URL string resolved against the page (or worker) location, as fetch would. */
+function absoluteUrl(url: string | URL): URL {
+  const base = (globalThis as { location?: { href: string } }).location?.href;
+  try {
+    return new URL(String(url), base);
+  } catch {
+    return fail("E_OPTION", "wasmUrl", "an absolute URL, or a relative one in a page or worker", describe(String(url)));
+  }
+}
+
+type ReadFile = (url: URL) => Promise<Uint8Array>;
+
+/** Node's fs.readFile for file: URLs (fetch cannot read them); absent elsewhere, and no import a bundler would follow. */
+function nodeReadFile(): ReadFile | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  return (proc?.getBuiltinModule?.("node:fs/promises") as { readFile?: ReadFile } | undefined)?.readFile;
+}
+
+async function compileBytes(url: URL, bytes: Uint8Array): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    return fail("E_WASM", "wasmUrl", `a segloss WebAssembly binary at ${url.href}`, String(e));
+  }
+}
+
+function compileFetched(url: URL): Promise<WebAssembly.Module> {
+  const key = url.href;
+  let m = moduleCache.get(key);
+  if (!m) {
+    m = (async () => {
+      const readFile = url.protocol === "file:" ? nodeReadFile() : undefined;
+      if (readFile) {
+        let bytes: Uint8Array;
+        try {
+          bytes = await readFile(url);
+        } catch (e) {
+          return fail("E_WASM", "wasmUrl", `a readable .wasm file at ${url.href}`, String(e));
+        }
+        return compileBytes(url, bytes);
+      }
+      let res: Response;
+      try {
+        res = await fetch(url);
+      } catch (e) {
+        return fail("E_WASM", "wasmUrl", `a reachable .wasm file at ${url.href}`, String(e));
+      }
+      if (!res.ok) fail("E_WASM", "wasmUrl", `a reachable .wasm file at ${url.href}`, `HTTP ${res.status}`);
+      return compileBytes(url, new Uint8Array(await res.arrayBuffer()));
+    })();
+    m.catch(() => moduleCache.delete(key)); // a failed fetch may be retried
+    moduleCache.set(key, m);
+  }
+  return m;
+}
+
 function compileEmbedded(simd: boolean): Promise<WebAssembly.Module> {
   const key = simd ? "simd" : "scalar";
   let m = moduleCache.get(key);
@@ -51,7 +125,8 @@ let simdSupported: boolean | undefined;
 export function detectSimd(): boolean {
   if (simdSupported === undefined) {
     try {
-      simdSupported = WebAssembly.validate(decodeBase64(SIMD_WASM_BASE64) as Uint8Array<ArrayBuffer>);
+      const probe = EMBEDDED ? decodeBase64(SIMD_WASM_BASE64) : new Uint8Array(SIMD_PROBE);
+      simdSupported = WebAssembly.validate(probe as Uint8Array<ArrayBuffer>);
     } catch {
       simdSupported = false;
     }
@@ -197,6 +272,13 @@ export async function instantiate(opts: LoadOptions = {}): Promise<Runtime> {
   if (opts.wasm !== undefined) {
     module = opts.wasm instanceof WebAssembly.Module ? opts.wasm : await WebAssembly.compile(opts.wasm);
     simd = opts.simd ?? true;
+  } else if (opts.wasmUrl !== undefined || !EMBEDDED) {
+    const url = absoluteUrl(opts.wasmUrl ?? new URL("./", import.meta.url));
+    const oneFile = url.pathname.endsWith(".wasm");
+    simd = opts.simd ?? (oneFile || detectSimd());
+    if (simd && !oneFile && !detectSimd()) fail("E_WASM", "simd", "an engine with WebAssembly SIMD", "an engine without it");
+    if (!oneFile && !url.pathname.endsWith("/")) url.pathname += "/";
+    module = await compileFetched(oneFile ? url : new URL(wasmFile(simd), url));
   } else {
     simd = opts.simd ?? detectSimd();
     if (simd && !detectSimd()) fail("E_WASM", "simd", "an engine with WebAssembly SIMD", "an engine without it");
