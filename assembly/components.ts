@@ -17,6 +17,38 @@ import { hmax, hmin } from "./simd";
 
 // ---------------------------------------------------------------- packing
 
+/**
+ * The scalar end of one packed row (all of it in the scalar build): pixels
+ * x … W−1 of `row` (T = f32 or f64, compared in T) into `word`, full words
+ * and the last partial one stored to `out`; their range and flags are folded
+ * into stats. Shared by packF32 and packF64.
+ */
+// @ts-ignore: decorator
+@inline function packTail<T>(row: usize, x: i32, W: i32, thr: T, out: usize, word: u64, stats: usize, target: bool): void {
+  let lo = <T>Infinity, hi = <T>-Infinity;
+  let nan = false, bad = false;
+  for (; x < W; x++) {
+    const v = load<T>(row + ((<usize>x) << alignof<T>()));
+    let fg: bool;
+    if (target) {
+      fg = v == 1;
+      if (!fg && v != 0) bad = true;
+    } else {
+      fg = v > thr;
+    }
+    if (v != v) nan = true;
+    lo = min(lo, v);
+    hi = max(hi, v);
+    word |= (<u64>fg) << (<u64>(x & 63));
+    if ((x & 63) == 63) {
+      store<u64>(out + ((<usize>(x >> 6)) << 3), word);
+      word = 0;
+    }
+  }
+  if ((W & 63) != 0) store<u64>(out + ((<usize>(W >> 6)) << 3), word);
+  foldStats(stats, <f64>lo, <f64>hi, nan, bad);
+}
+
 /** Packs `rows` rows of W float32 values: bit = v > thr (probabilities, logits)
  *  or, for a target, v == 1 with every value checked to be 0 or 1. */
 // @ts-ignore: decorator
@@ -86,25 +118,7 @@ import { hmax, hmin } from "./simd";
         if (target && !i32x4.all_true(vOk)) bad = true;
       }
     }
-    for (; x < W; x++) {
-      const v = load<f32>(row + ((<usize>x) << 2));
-      let fg: bool;
-      if (target) {
-        fg = v == 1;
-        if (!fg && v != 0) bad = true;
-      } else {
-        fg = v > thr;
-      }
-      if (v != v) nan = true;
-      lo = min(lo, v);
-      hi = max(hi, v);
-      word |= (<u64>fg) << (<u64>(x & 63));
-      if ((x & 63) == 63) {
-        store<u64>(out + ((<usize>(x >> 6)) << 3), word);
-        word = 0;
-      }
-    }
-    if ((W & 63) != 0) store<u64>(out + ((<usize>(W >> 6)) << 3), word);
+    packTail<f32>(row, x, W, thr, out, word, stats, target);
   }
   foldStats(stats, <f64>lo, <f64>hi, nan, bad);
 }
@@ -148,25 +162,7 @@ import { hmax, hmin } from "./simd";
         if (target && !i64x2.all_true(vOk)) bad = true;
       }
     }
-    for (; x < W; x++) {
-      const v = load<f64>(row + ((<usize>x) << 3));
-      let fg: bool;
-      if (target) {
-        fg = v == 1;
-        if (!fg && v != 0) bad = true;
-      } else {
-        fg = v > thr;
-      }
-      if (v != v) nan = true;
-      lo = min(lo, v);
-      hi = max(hi, v);
-      word |= (<u64>fg) << (<u64>(x & 63));
-      if ((x & 63) == 63) {
-        store<u64>(out + ((<usize>(x >> 6)) << 3), word);
-        word = 0;
-      }
-    }
-    if ((W & 63) != 0) store<u64>(out + ((<usize>(W >> 6)) << 3), word);
+    packTail<f64>(row, x, W, thr, out, word, stats, target);
   }
   foldStats(stats, lo, hi, nan, bad);
 }

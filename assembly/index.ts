@@ -7,7 +7,7 @@ export { cmpPackF32, cmpPackF64, cmpPackU8, cmpCountRuns, cmpLabel, cmpPairBytes
 export { poolScratchBytes, boundaryMap, scaleF32 } from "./pool";
 export { weightedSums, weightedGrad, pooledSums, pooledGrad } from "./weighted";
 export { thresholdScratchBytes, thresholdCounts } from "./threshold";
-export { confusionLabels, confusionLabelsU8, confusionBinary, confusionArgmax } from "./confusion";
+export { confusionLabels, confusionLabelsU8, confusionBinary, confusionArgmax, confusionFlush, confusionFlushU8, confusionU8BinBytes } from "./confusion";
 export { radixScratchBytes, radixSortU32 } from "./sort";
 export { lovaszPrepare, lovaszHingeSorted, lovaszGradF32 } from "./lovasz";
 

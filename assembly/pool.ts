@@ -74,12 +74,29 @@ export const STAT_SOFT: i32 = 6;
   return avgOf(scratch, W, bw, aw) + align16(<usize>(W + 4) << 2);
 }
 
+/** Largest window (cells) whose exp weights are tabulated by box sum (64 KiB of table). */
+export const TABLE_CELLS: i32 = 16383;
+
+/** The exp-map weights by box sum (f32[cells + 1], after the f64 averages row). */
+// @ts-ignore: decorator
+@inline export function tableOf(scratch: usize, W: i32, bw: i32, aw: i32): usize {
+  return avg64Of(scratch, W, bw, aw) + align16(<usize>(W + 4) << 3);
+}
+
+/** Cells of a full window (kh·kw, both clamped to the image), 0 when too large for the table. */
+// @ts-ignore: decorator
+@inline export function tableCells(bh: i32, ah: i32, bw: i32, aw: i32): i32 {
+  const cells = (bh + ah + 1) * (bw + aw + 1);
+  return cells <= TABLE_CELLS ? cells : 0;
+}
+
 /**
  * Bytes of scratch one pooled call needs for rows of width W (16-byte aligned
- * start): column sums, extended prefix sums, column counts, the averages rows.
+ * start): column sums, extended prefix sums, column counts, the averages
+ * rows, and the weight table (see tableCells).
  */
-export function poolScratchBytes(W: i32, bw: i32, aw: i32): i32 {
-  return <i32>(avg64Of(0, W, bw, aw) + align16(<usize>(W + 4) << 3));
+export function poolScratchBytes(W: i32, bh: i32, ah: i32, bw: i32, aw: i32): i32 {
+  return <i32>(tableOf(0, W, bw, aw) + align16(<usize>(tableCells(bh, ah, bw, aw) + 4) << 2));
 }
 
 // ------------------------------------------------------------- the box filter
@@ -136,55 +153,80 @@ function columnsUpdate(colsum: usize, ra: usize, rs: usize, W: i32, f64mode: boo
   }
 }
 
-/** f32 path: prefix sums of the column sums into pext[bw+1 …], the right pad, then the averages. */
-function averagesF32(scratch: usize, W: i32, bw: i32, aw: i32, rows: f32): void {
+/**
+ * f32 path: prefix sums of the column sums into pext[bw+1 …] and the right
+ * pad. The sums are integers (0/1 targets, below 2^24), so the scan runs in
+ * i32: its running carry is a chain through every vector of the row, and an
+ * integer add is a quarter of a float add's latency.
+ */
+function prefixF32(scratch: usize, W: i32, bw: i32, aw: i32): void {
   const colsum = scratch;
   const pext = pextOf(scratch, W, bw);
-  const cols = colsOf(scratch, W, bw, aw);
-  const avg = avgOf(scratch, W, bw, aw);
   const p0 = pext + ((<usize>(bw + 1)) << 2);
   let j = 0;
-  let carry: f32 = 0;
+  let carry: i32 = 0;
   if (ASC_FEATURE_SIMD) {
     // in-register scan: two shifted adds, then the running carry
     const nv = W >> 2;
-    const zero = f32x4.splat(0);
+    const zero = i32x4.splat(0);
     let cv = zero;
     for (let v = 0; v < nv; v++) {
       const off = (<usize>v) << 4;
-      let x = v128.load(colsum + off);
-      x = f32x4.add(x, v128.shuffle<f32>(zero, x, 0, 4, 5, 6));
-      x = f32x4.add(x, v128.shuffle<f32>(zero, x, 0, 0, 4, 5));
-      x = f32x4.add(x, cv);
+      let x = i32x4.trunc_sat_f32x4_s(v128.load(colsum + off));
+      x = i32x4.add(x, v128.shuffle<i32>(zero, x, 0, 4, 5, 6));
+      x = i32x4.add(x, v128.shuffle<i32>(zero, x, 0, 0, 4, 5));
+      x = i32x4.add(x, cv);
       v128.store(p0 + off, x);
-      cv = v128.shuffle<f32>(x, x, 3, 3, 3, 3);
+      cv = v128.shuffle<i32>(x, x, 3, 3, 3, 3);
     }
-    carry = f32x4.extract_lane(cv, 0);
+    carry = i32x4.extract_lane(cv, 0);
     j = nv << 2;
   }
   for (; j < W; j++) {
-    carry += load<f32>(colsum + ((<usize>j) << 2));
-    store<f32>(p0 + ((<usize>j) << 2), carry);
+    carry += <i32>load<f32>(colsum + ((<usize>j) << 2));
+    store<i32>(p0 + ((<usize>j) << 2), carry);
   }
   // right pad: P[W] for every window that runs past the last column
   const padAt = pext + ((<usize>(bw + W + 1)) << 2);
-  for (let e = 0; e < aw; e++) store<f32>(padAt + ((<usize>e) << 2), carry);
-  // box_j = pext[j + bw + aw + 1] − pext[j]; a_j = box_j / (rows · cols_j)
+  for (let e = 0; e < aw; e++) store<i32>(padAt + ((<usize>e) << 2), carry);
+}
+
+/** f32 path: a_j = box_j / (rows · cols_j) for columns j0 … j1−1, box_j = pext[j + bw + aw + 1] − pext[j] (i32). */
+function averagesF32(scratch: usize, W: i32, bw: i32, aw: i32, rows: f32, j0: i32, j1: i32): void {
+  const pext = pextOf(scratch, W, bw);
+  const cols = colsOf(scratch, W, bw, aw);
+  const avg = avgOf(scratch, W, bw, aw);
   const hiAt = pext + ((<usize>(bw + aw + 1)) << 2);
-  j = 0;
+  let j = j0;
   if (ASC_FEATURE_SIMD) {
-    const nv = W >> 2;
     const rv = f32x4.splat(rows);
-    for (let v = 0; v < nv; v++) {
-      const off = (<usize>v) << 4;
-      const box = f32x4.sub(v128.load(hiAt + off), v128.load(pext + off));
+    for (; j + 4 <= j1; j += 4) {
+      const off = (<usize>j) << 2;
+      const box = f32x4.convert_i32x4_s(i32x4.sub(v128.load(hiAt + off), v128.load(pext + off)));
       v128.store(avg + off, f32x4.div(box, f32x4.mul(rv, v128.load(cols + off))));
     }
-    j = nv << 2;
   }
-  for (; j < W; j++) {
+  for (; j < j1; j++) {
     const off = (<usize>j) << 2;
-    store<f32>(avg + off, (load<f32>(hiAt + off) - load<f32>(pext + off)) / (rows * load<f32>(cols + off)));
+    store<f32>(avg + off, <f32>(load<i32>(hiAt + off) - load<i32>(pext + off)) / (rows * load<f32>(cols + off)));
+  }
+}
+
+/** f32 path: the box sums (i32) of columns j0 … j1−1 into the averages row, for a table of the weights by box sum. */
+function boxesF32(scratch: usize, W: i32, bw: i32, aw: i32, j0: i32, j1: i32): void {
+  const pext = pextOf(scratch, W, bw);
+  const out = avgOf(scratch, W, bw, aw);
+  const hiAt = pext + ((<usize>(bw + aw + 1)) << 2);
+  let j = j0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 4 <= j1; j += 4) {
+      const off = (<usize>j) << 2;
+      v128.store(out + off, i32x4.sub(v128.load(hiAt + off), v128.load(pext + off)));
+    }
+  }
+  for (; j < j1; j++) {
+    const off = (<usize>j) << 2;
+    store<i32>(out + off, load<i32>(hiAt + off) - load<i32>(pext + off));
   }
 }
 
@@ -216,10 +258,12 @@ function averagesF64(scratch: usize, W: i32, bw: i32, aw: i32, rows: f64): void 
  * the address of image row r0 (a staged band starts at its first halo row;
  * rows outside the windows of i0 … i are never read). Rows must be visited in
  * order i0, i0+1, …: row i0 sums its window afresh, every later row moves the
- * window down by one row (one row in, one row out).
+ * window down by one row (one row in, one row out). On the f32 path, columns
+ * j0 … j1−1 get their box sums (i32) instead (j0 = j1: none; see boxesF32).
  */
 export function poolRow(
   t: usize, r0: i32, H: i32, W: i32, i: i32, i0: i32, bh: i32, ah: i32, bw: i32, aw: i32, scratch: usize, f64mode: bool,
+  j0: i32, j1: i32,
 ): void {
   const rowBytes = (<usize>W) << 2;
   if (i == i0) {
@@ -236,8 +280,14 @@ export function poolRow(
     }
   }
   const rows = min(i + ah, H - 1) - max(i - bh, 0) + 1;
-  if (f64mode) averagesF64(scratch, W, bw, aw, <f64>rows);
-  else averagesF32(scratch, W, bw, aw, <f32>rows);
+  if (f64mode) {
+    averagesF64(scratch, W, bw, aw, <f64>rows);
+    return;
+  }
+  prefixF32(scratch, W, bw, aw);
+  averagesF32(scratch, W, bw, aw, <f32>rows, 0, j0);
+  if (j0 < j1) boxesF32(scratch, W, bw, aw, j0, j1);
+  averagesF32(scratch, W, bw, aw, <f32>rows, j1, W);
 }
 
 // ------------------------------------------------------------- the weight map
@@ -354,6 +404,27 @@ const K_LOG2E = 0, K_MAGIC = 1, K_C1 = 2, K_C2 = 3, K_EP0 = 4, K_ONE = 10, K_HAL
   return 5 * Math.exp(-5 * Math.abs(a - 0.5));
 }
 
+/**
+ * The exp-map weights of a full window of `cells` cells by box sum b
+ * (0 … cells) into `tab`: for 0/1 targets a full window's average is
+ * b / cells, so a table lookup gives the same float32 weight as the
+ * division and mapWeight4 (the same operations on the same values).
+ */
+export function tabulateWeights(tab: usize, cells: i32): void {
+  const den = <f32>cells;
+  let b = 0;
+  if (ASC_FEATURE_SIMD) {
+    const dv = f32x4.splat(den);
+    let bv = f32x4(0, 1, 2, 3);
+    const four = f32x4.splat(4);
+    for (; b + 4 <= cells + 1; b += 4) {
+      v128.store(tab + ((<usize>b) << 2), mapWeight4(f32x4.div(bv, dv), false));
+      bv = f32x4.add(bv, four);
+    }
+  }
+  for (; b <= cells; b++) store<f32>(tab + ((<usize>b) << 2), mapWeight1(<f32>b / den, false));
+}
+
 /** Folds the range of t and whether any value is neither 0 nor 1 into stats (one row of n values). */
 // @ts-ignore: decorator
 @inline export function foldTarget(t: usize, n: i32, stats: usize): void {
@@ -447,7 +518,7 @@ export function boundaryMap(
     const tImg = t + <usize>m * <usize>H * rowBytes;
     const oImg = out + <usize>m * <usize>H * rowBytes;
     for (let i = i0; i < i1; i++) {
-      poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode);
+      poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, 0, 0);
       foldTarget(tImg + <usize>(i - r0) * rowBytes, W, stats);
       const o = write ? oImg + <usize>(i - i0) * rowBytes : 0;
       if (band) mapRowBand(avg, o, W, acc);

@@ -14,7 +14,10 @@
 // the map is normalised (w = c·u), so the sums are taken over the raw u.
 import { BLOCK, addF64, foldRange, hmax, hmin, hsum64 } from "./simd";
 import { log1, log4, sigmoid1, sigmoid4, softplusNeg1, softplusNeg4 } from "./math";
-import { POOL_BAND, POOL_F64, STAT_SOFT, avg64Of, avgOf, mapWeight1, mapWeight4, mapWeight64, poolRow, poolSetup } from "./pool";
+import {
+  POOL_BAND, POOL_F64, STAT_SOFT, avg64Of, avgOf, mapWeight1, mapWeight4, mapWeight64, poolRow, poolSetup, tableCells, tableOf,
+  tabulateWeights,
+} from "./pool";
 
 export const W_LOGITS: i32 = 1;
 export const W_ALL: i32 = 2; // every pixel weighted (else TF's positives-only pos_weight)
@@ -29,23 +32,23 @@ export const W_HARD: i32 = 256; // pooled f32 pass: assume 0/1 targets, only fla
 /** f64 slots per call. */
 export const WEIGHTED_SLOTS: i32 = 7;
 
-// ln q for q ∈ [ε, 1] (normal and positive: the clipped probabilities):
-// math.ts's log4 without its checks for 0, subnormals, negatives and NaN, and
-// its core (musl logf) with the constants loaded from static memory (V8
+// ln q for q ∈ [ε, 1] (normal and positive: the clipped probabilities), for
+// the hard-target loop: q = 2^k·m with m ∈ [√½, √2), s = (m − 1)/(m + 1) and
+// ln m = s·(2 + z·(2/3 + z·(2/5 + z·2/7))), z = s² ≤ 0.0295 (the series of
+// 2·atanh s; the first term left out, 2s·z⁴/9, is below 1e-7 of ln m). No
+// special values (the inputs are clipped), no high/low split of ln 2: about
+// 2 ulp instead of musl logf's 1, relative also near q = 1 (m − 1 is exact),
+// at two thirds of its operations. Constants come from static memory (V8
 // rebuilds a v128.const inside a loop with three instructions at every use, a
-// load is one); the same operations in the same order, so bit-identical to
-// log4 and log1 there.
+// load is one).
 const KLOG: usize = memory.data<f32>(
   [
     1, 1, 1, 1,
     2, 2, 2, 2,
-    0.5, 0.5, 0.5, 0.5,
-    1.428606765330187e-6, 1.428606765330187e-6, 1.428606765330187e-6, 1.428606765330187e-6, // ln 2, low word
-    0.693145751953125, 0.693145751953125, 0.693145751953125, 0.693145751953125, // ln 2, 12-bit head
-    0.66666662693023682, 0.66666662693023682, 0.66666662693023682, 0.66666662693023682, // musl logf LG1…LG4
-    0.40000972151756287, 0.40000972151756287, 0.40000972151756287, 0.40000972151756287,
-    0.28498786687850952, 0.28498786687850952, 0.28498786687850952, 0.28498786687850952,
-    0.24279078841209412, 0.24279078841209412, 0.24279078841209412, 0.24279078841209412,
+    0.2857142857142857, 0.2857142857142857, 0.2857142857142857, 0.2857142857142857, // 2/7
+    0.4, 0.4, 0.4, 0.4, // 2/5
+    0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 0.6666666666666666, // 2/3
+    0.6931471805599453, 0.6931471805599453, 0.6931471805599453, 0.6931471805599453, // ln 2
   ],
   16,
 );
@@ -59,7 +62,7 @@ const KLOGI: usize = memory.data<i32>(
   ],
   16,
 );
-const L_ONE = 0, L_TWO = 1, L_HALF = 2, L_LN2LO = 3, L_LN2HI = 4, L_LG1 = 5, L_LG2 = 6, L_LG3 = 7, L_LG4 = 8;
+const L_ONE = 0, L_TWO = 1, L_C7 = 2, L_C5 = 3, L_C3 = 4, L_LN2 = 5;
 
 // @ts-ignore: decorator
 @inline function klog(i: i32): v128 {
@@ -71,34 +74,40 @@ const L_ONE = 0, L_TWO = 1, L_HALF = 2, L_LN2LO = 3, L_LN2HI = 4, L_LG1 = 5, L_L
   const ix = i32x4.add(q, v128.load(KLOGI));
   const k = i32x4.sub(i32x4.shr_s(ix, 23), v128.load(KLOGI, 16));
   const m = i32x4.add(v128.and(ix, v128.load(KLOGI, 32)), v128.load(KLOGI, 48));
-  const dk = f32x4.convert_i32x4_s(k);
   const f = f32x4.sub(m, klog(L_ONE));
-  const lo = f32x4.mul(dk, klog(L_LN2LO));
   const s = f32x4.div(f, f32x4.add(klog(L_TWO), f));
   const z = f32x4.mul(s, s);
-  const w = f32x4.mul(z, z);
-  const t1 = f32x4.mul(w, f32x4.add(klog(L_LG2), f32x4.mul(w, klog(L_LG4))));
-  const t2 = f32x4.mul(z, f32x4.add(klog(L_LG1), f32x4.mul(w, klog(L_LG3))));
-  const R = f32x4.add(t2, t1);
-  const hfsq = f32x4.mul(f32x4.mul(klog(L_HALF), f), f);
-  let r = f32x4.add(f32x4.mul(s, f32x4.add(hfsq, R)), lo);
-  r = f32x4.sub(r, hfsq);
-  r = f32x4.add(r, f);
-  return f32x4.add(r, f32x4.mul(dk, klog(L_LN2HI)));
+  let P = f32x4.add(f32x4.mul(z, klog(L_C7)), klog(L_C5));
+  P = f32x4.add(f32x4.mul(P, z), klog(L_C3));
+  P = f32x4.add(f32x4.mul(P, z), klog(L_TWO));
+  return f32x4.add(f32x4.mul(s, P), f32x4.mul(f32x4.convert_i32x4_s(k), klog(L_LN2)));
 }
 
-// weight source of a body: a tensor, or the exp / band map of the averages row
+// weight source of a body: a tensor, the exp / band map of the averages row,
+// or the exp map's table looked up by the box sums (i32) of full windows
 const SRC_TENSOR: i32 = 0;
 const SRC_EXP: i32 = 1;
 const SRC_BAND: i32 = 2;
+const SRC_TABLE: i32 = 3;
+
+/** Four table entries by the i32 lanes of b. */
+// @ts-ignore: decorator
+@inline function gather4(tab: usize, b: v128): v128 {
+  let u = f32x4.splat(load<f32>(tab + ((<usize>i32x4.extract_lane(b, 0)) << 2)));
+  u = f32x4.replace_lane(u, 1, load<f32>(tab + ((<usize>i32x4.extract_lane(b, 1)) << 2)));
+  u = f32x4.replace_lane(u, 2, load<f32>(tab + ((<usize>i32x4.extract_lane(b, 2)) << 2)));
+  return f32x4.replace_lane(u, 3, load<f32>(tab + ((<usize>i32x4.extract_lane(b, 3)) << 2)));
+}
 
 // @ts-ignore: decorator
-@inline function weight4(w: v128, src: i32): v128 {
+@inline function weight4(w: v128, src: i32, tab: usize): v128 {
+  if (src == SRC_TABLE) return gather4(tab, w);
   return src == SRC_TENSOR ? w : mapWeight4(w, src == SRC_BAND);
 }
 
 // @ts-ignore: decorator
-@inline function weight1(w: f32, src: i32): f32 {
+@inline function weight1(w: f32, src: i32, tab: usize): f32 {
+  if (src == SRC_TABLE) return load<f32>(tab + ((<usize>reinterpret<i32>(w)) << 2));
   return src == SRC_TENSOR ? w : mapWeight1(w, src == SRC_BAND);
 }
 
@@ -107,7 +116,7 @@ const SRC_BAND: i32 = 2;
 // @ts-ignore: decorator
 @inline function sumsBody(
   t: usize, p: usize, w: usize, n: i32, acc: usize, stats: usize, terms: usize,
-  flags: i32, src: i32, eps: f32, hi: f32,
+  flags: i32, src: i32, eps: f32, hi: f32, tab: usize,
 ): void {
   const logits = (flags & W_LOGITS) != 0;
   const all = (flags & W_ALL) != 0;
@@ -115,6 +124,10 @@ const SRC_BAND: i32 = 2;
   const dice = (flags & (W_DICE0 | W_DICE1 | W_DICE2)) != 0;
   const foldW = src == SRC_TENSOR; // a weight tensor is an input to check
   const hard = (flags & W_HARD) != 0;
+  // a NaN in p shows in Σp (checked after the loop), so the hard pass (always with Dice sums) needs no NaN mask
+  const nanBySum = hard && dice;
+  // the hard pass sums −ℓ's parts and subtracts them (one negation less per vector)
+  const negL = hard && !logits && (flags & W_TERMS) == 0;
   let sW: f64 = 0, sA: f64 = 0, sB: f64 = 0, sC: f64 = 0, sI: f64 = 0, sT: f64 = 0, sP: f64 = 0;
   let tLo: f32 = Infinity, tHi: f32 = -Infinity, pLo: f32 = Infinity, pHi: f32 = -Infinity;
   let wLo: f32 = Infinity, wHi: f32 = -Infinity;
@@ -138,8 +151,9 @@ const SRC_BAND: i32 = 2;
         const raw = v128.load(w + off);
         pMin = f32x4.pmin(pMin, xv);
         pMax = f32x4.pmax(pMax, xv);
-        nanP = v128.or(nanP, f32x4.ne(xv, xv));
-        softT = v128.or(softT, v128.and(f32x4.ne(tv, zero), f32x4.ne(tv, klog(L_ONE))));
+        if (!nanBySum) nanP = v128.or(nanP, f32x4.ne(xv, xv));
+        const nonzero = f32x4.ne(tv, zero);
+        softT = v128.or(softT, v128.and(nonzero, f32x4.ne(tv, klog(L_ONE))));
         if (!hard) {
           tMin = f32x4.pmin(tMin, tv);
           tMax = f32x4.pmax(tMax, tv);
@@ -150,7 +164,7 @@ const SRC_BAND: i32 = 2;
           wMax = f32x4.pmax(wMax, raw);
           nanW = v128.or(nanW, f32x4.ne(raw, raw));
         }
-        const u = weight4(raw, src);
+        const u = weight4(raw, src, tab);
         aW = f32x4.add(aW, u);
         if (bce) {
           let l0: v128, l1: v128; // (1−t)·L0 and t·L1
@@ -162,11 +176,12 @@ const SRC_BAND: i32 = 2;
           } else if (hard) {
             // 0/1 targets (others only set the soft flag): one log per element
             const pc = f32x4.pmin(f32x4.pmax(xv, epsV), hiV);
-            const pos = f32x4.ne(tv, zero);
+            const pos = nonzero;
             // ln(1 − pc) with the float32 rounding of 1 − pc added back (see bce4)
             const q = f32x4.sub(klog(L_ONE), pc);
             const corr = v128.andnot(f32x4.sub(f32x4.sub(klog(L_ONE), q), pc), pos);
-            const l = f32x4.neg(f32x4.add(logClipped4(v128.bitselect(pc, q, pos)), corr));
+            const nl = f32x4.add(logClipped4(v128.bitselect(pc, q, pos)), corr); // −ℓ
+            const l = negL ? nl : f32x4.neg(nl);
             l0 = v128.andnot(l, pos);
             l1 = v128.and(l, pos);
           } else {
@@ -185,9 +200,15 @@ const SRC_BAND: i32 = 2;
               l1 = v128.and(l, pos);
             }
           }
-          if (all) aC = f32x4.add(aC, f32x4.mul(u, l0));
-          else aA = f32x4.add(aA, l0);
-          aB = f32x4.add(aB, f32x4.mul(u, l1));
+          if (negL) {
+            if (all) aC = f32x4.sub(aC, f32x4.mul(u, l0));
+            else aA = f32x4.sub(aA, l0);
+            aB = f32x4.sub(aB, f32x4.mul(u, l1));
+          } else {
+            if (all) aC = f32x4.add(aC, f32x4.mul(u, l0));
+            else aA = f32x4.add(aA, l0);
+            aB = f32x4.add(aB, f32x4.mul(u, l1));
+          }
           if (flags & W_TERMS) {
             v128.store(terms + off, all ? f32x4.mul(u, f32x4.add(l0, l1)) : f32x4.add(l0, f32x4.mul(u, l1)));
           }
@@ -223,6 +244,7 @@ const SRC_BAND: i32 = 2;
       tLo = hmin(tMin); tHi = hmax(tMax);
     }
     if (v128.any_true(nanP)) pLo = NaN;
+    if (nanBySum && sP != sP) pLo = NaN;
     if (v128.any_true(nanT)) tLo = NaN;
     if (v128.any_true(softT)) soft = true;
     if (foldW) {
@@ -245,7 +267,7 @@ const SRC_BAND: i32 = 2;
       wLo = min(wLo, raw);
       wHi = max(wHi, raw);
     }
-    const u = weight1(raw, src);
+    const u = weight1(raw, src, tab);
     sW += <f64>u;
     if (bce) {
       let l0: f32, l1: f32;
@@ -306,25 +328,41 @@ const BCE_DICE0: i32 = W_BCE | W_DICE0;
 export function weightedSums(
   t: usize, p: usize, w: usize, count: i32, acc: usize, stats: usize, terms: usize, flags: i32, eps: f32, hi: f32,
 ): void {
-  if (flags == W_BCE) sumsBody(t, p, w, count, acc, stats, 0, W_BCE, SRC_TENSOR, eps, hi);
-  else if (flags == W_DICE1) sumsBody(t, p, w, count, acc, stats, 0, W_DICE1, SRC_TENSOR, eps, hi);
-  else if (flags == BCE_DICE0) sumsBody(t, p, w, count, acc, stats, 0, BCE_DICE0, SRC_TENSOR, eps, hi);
-  else sumsBody(t, p, w, count, acc, stats, terms, flags, SRC_TENSOR, eps, hi);
+  if (flags == W_BCE) sumsBody(t, p, w, count, acc, stats, 0, W_BCE, SRC_TENSOR, eps, hi, 0);
+  else if (flags == W_DICE1) sumsBody(t, p, w, count, acc, stats, 0, W_DICE1, SRC_TENSOR, eps, hi, 0);
+  else if (flags == BCE_DICE0) sumsBody(t, p, w, count, acc, stats, 0, BCE_DICE0, SRC_TENSOR, eps, hi, 0);
+  else sumsBody(t, p, w, count, acc, stats, terms, flags, SRC_TENSOR, eps, hi, 0);
 }
 
 const BCE_DICE0_HARD: i32 = BCE_DICE0 | W_HARD;
 
 function sumsRowExp(avg: usize, t: usize, p: usize, n: i32, acc: usize, stats: usize, eps: f32, hi: f32): void {
-  sumsBody(t, p, avg, n, acc, stats, 0, BCE_DICE0_HARD, SRC_EXP, eps, hi);
+  sumsBody(t, p, avg, n, acc, stats, 0, BCE_DICE0_HARD, SRC_EXP, eps, hi, 0);
+}
+
+/** The seed's loss where the weights come from the table by box sum: the hot loop of weightedBceDice. */
+function sumsRowTable(box: usize, t: usize, p: usize, n: i32, acc: usize, stats: usize, eps: f32, hi: f32, tab: usize): void {
+  sumsBody(t, p, box, n, acc, stats, 0, BCE_DICE0_HARD, SRC_TABLE, eps, hi, tab);
 }
 
 function sumsRowBand(avg: usize, t: usize, p: usize, n: i32, acc: usize, stats: usize, eps: f32, hi: f32): void {
-  sumsBody(t, p, avg, n, acc, stats, 0, BCE_DICE0_HARD, SRC_BAND, eps, hi);
+  sumsBody(t, p, avg, n, acc, stats, 0, BCE_DICE0_HARD, SRC_BAND, eps, hi, 0);
 }
 
 function sumsRowAny(avg: usize, t: usize, p: usize, n: i32, acc: usize, stats: usize, flags: i32, band: bool, eps: f32, hi: f32): void {
-  if (band) sumsBody(t, p, avg, n, acc, stats, 0, flags, SRC_BAND, eps, hi);
-  else sumsBody(t, p, avg, n, acc, stats, 0, flags, SRC_EXP, eps, hi);
+  if (band) sumsBody(t, p, avg, n, acc, stats, 0, flags, SRC_BAND, eps, hi, 0);
+  else sumsBody(t, p, avg, n, acc, stats, 0, flags, SRC_EXP, eps, hi, 0);
+}
+
+/** Full-window columns [j0, j1) of a row (windows inside the image's columns), 4-aligned, or j0 = j1 = 0 without a table. */
+// @ts-ignore: decorator
+@inline function tableSpan(W: i32, bw: i32, aw: i32, cells: i32): i64 {
+  if (cells == 0) return 0;
+  const j0 = (bw + 3) & ~3;
+  const end = W - aw;
+  if (end - j0 < 4) return 0;
+  const j1 = j0 + ((end - j0) & ~3);
+  return (<i64>j1 << 32) | <i64>j0;
 }
 
 /**
@@ -342,15 +380,31 @@ export function pooledSums(
   const avg = avgOf(scratch, W, bw, aw);
   const rowBytes = (<usize>W) << 2;
   const rowFlags = f64mode ? flags : flags | W_HARD;
+  // the seed's form on 0/1 targets: full windows take their weight from a table by box sum (no division, no exp)
+  const seed = rowFlags == BCE_DICE0_HARD && !band;
+  const cells = seed ? tableCells(bh, ah, bw, aw) : 0;
+  const tab = tableOf(scratch, W, bw, aw);
+  if (cells) tabulateWeights(tab, cells);
+  const span = tableSpan(W, bw, aw, cells);
+  const c0 = <i32>span;
+  const c1 = <i32>(span >> 32);
   poolSetup(W, bw, aw, scratch, f64mode);
   for (let m = 0; m < nImg; m++) {
     const tImg = t + <usize>m * <usize>H * rowBytes;
     const pImg = p + <usize>m * <usize>H * rowBytes;
     for (let i = i0; i < i1; i++) {
-      poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode);
+      // a row whose windows span bh + ah + 1 image rows has full windows in columns c0 … c1−1
+      const full = c0 < c1 && i - bh >= 0 && i + ah < H;
+      poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, full ? c0 : 0, full ? c1 : 0);
       const tRow = tImg + <usize>(i - r0) * rowBytes;
       const pRow = pImg + <usize>(i - i0) * rowBytes;
-      if (rowFlags == BCE_DICE0_HARD && !band) sumsRowExp(avg, tRow, pRow, W, acc, stats, eps, hi);
+      if (full) {
+        const a = (<usize>c0) << 2;
+        const b = (<usize>c1) << 2;
+        sumsRowExp(avg, tRow, pRow, c0, acc, stats, eps, hi);
+        sumsRowTable(avg + a, tRow + a, pRow + a, c1 - c0, acc, stats, eps, hi, tab);
+        sumsRowExp(avg + b, tRow + b, pRow + b, W - c1, acc, stats, eps, hi);
+      } else if (seed) sumsRowExp(avg, tRow, pRow, W, acc, stats, eps, hi);
       else if (rowFlags == BCE_DICE0_HARD) sumsRowBand(avg, tRow, pRow, W, acc, stats, eps, hi);
       else sumsRowAny(avg, tRow, pRow, W, acc, stats, rowFlags, band, eps, hi);
     }
@@ -369,7 +423,7 @@ export function pooledSums(
 // @ts-ignore: decorator
 @inline function gradBody(
   g: usize, t: usize, p: usize, w: usize, n: i32, flags: i32, src: i32,
-  eps: f32, hi: f32, c: f32, kA: f32, cI: f32, cP: f32,
+  eps: f32, hi: f32, c: f32, kA: f32, cI: f32, cP: f32, tab: usize,
 ): void {
   const logits = (flags & W_LOGITS) != 0;
   const all = (flags & W_ALL) != 0;
@@ -385,7 +439,7 @@ export function pooledSums(
       const off = (<usize>v) << 4;
       const tv = v128.load(t + off);
       const xv = v128.load(p + off);
-      const wv = f32x4.mul(cV, weight4(v128.load(w + off), src));
+      const wv = f32x4.mul(cV, weight4(v128.load(w + off), src, tab));
       const u1 = f32x4.sub(one, tv);
       let gv = zero;
       let s = xv, sn = f32x4.sub(one, xv);
@@ -421,7 +475,7 @@ export function pooledSums(
     const off = (<usize>i) << 2;
     const tv = load<f32>(t + off);
     const xv = load<f32>(p + off);
-    const wv = c * weight1(load<f32>(w + off), src);
+    const wv = c * weight1(load<f32>(w + off), src, tab);
     const u1 = <f32>1 - tv;
     let gv: f32 = 0;
     let s = xv, sn = <f32>1 - xv;
@@ -497,21 +551,28 @@ export function weightedGrad(
 ): void {
   const c32 = <f32>c, k32 = <f32>kA, i32_ = <f32>cI, p32 = <f32>cP;
   if (flags & W_F64) gradBody64(g, t, p, w, count, flags, SRC_TENSOR, eps, hi, c, kA, cI, cP);
-  else if (flags == W_BCE) gradBody(g, t, p, w, count, W_BCE, SRC_TENSOR, eps, hi, c32, k32, i32_, p32);
-  else if (flags == W_DICE1) gradBody(g, t, p, w, count, W_DICE1, SRC_TENSOR, eps, hi, c32, k32, i32_, p32);
-  else if (flags == BCE_DICE0) gradBody(g, t, p, w, count, BCE_DICE0, SRC_TENSOR, eps, hi, c32, k32, i32_, p32);
-  else gradBody(g, t, p, w, count, flags, SRC_TENSOR, eps, hi, c32, k32, i32_, p32);
+  else if (flags == W_BCE) gradBody(g, t, p, w, count, W_BCE, SRC_TENSOR, eps, hi, c32, k32, i32_, p32, 0);
+  else if (flags == W_DICE1) gradBody(g, t, p, w, count, W_DICE1, SRC_TENSOR, eps, hi, c32, k32, i32_, p32, 0);
+  else if (flags == BCE_DICE0) gradBody(g, t, p, w, count, BCE_DICE0, SRC_TENSOR, eps, hi, c32, k32, i32_, p32, 0);
+  else gradBody(g, t, p, w, count, flags, SRC_TENSOR, eps, hi, c32, k32, i32_, p32, 0);
 }
 
 function gradRowExp(g: usize, avg: usize, t: usize, p: usize, n: i32, eps: f32, hi: f32, c: f32, kA: f32, cI: f32, cP: f32): void {
-  gradBody(g, t, p, avg, n, BCE_DICE0, SRC_EXP, eps, hi, c, kA, cI, cP);
+  gradBody(g, t, p, avg, n, BCE_DICE0, SRC_EXP, eps, hi, c, kA, cI, cP, 0);
+}
+
+/** The seed's gradient where the weights come from the table by box sum (full windows). */
+function gradRowTable(
+  g: usize, box: usize, t: usize, p: usize, n: i32, eps: f32, hi: f32, c: f32, kA: f32, cI: f32, cP: f32, tab: usize,
+): void {
+  gradBody(g, t, p, box, n, BCE_DICE0, SRC_TABLE, eps, hi, c, kA, cI, cP, tab);
 }
 
 function gradRowAny(
   g: usize, avg: usize, t: usize, p: usize, n: i32, flags: i32, band: bool, eps: f32, hi: f32, c: f32, kA: f32, cI: f32, cP: f32,
 ): void {
-  if (band) gradBody(g, t, p, avg, n, flags, SRC_BAND, eps, hi, c, kA, cI, cP);
-  else gradBody(g, t, p, avg, n, flags, SRC_EXP, eps, hi, c, kA, cI, cP);
+  if (band) gradBody(g, t, p, avg, n, flags, SRC_BAND, eps, hi, c, kA, cI, cP, 0);
+  else gradBody(g, t, p, avg, n, flags, SRC_EXP, eps, hi, c, kA, cI, cP, 0);
 }
 
 /**
@@ -530,15 +591,30 @@ export function pooledGrad(
   const avg64 = avg64Of(scratch, W, bw, aw);
   const c32 = <f32>c, k32 = <f32>kA, i32_ = <f32>cI, p32 = <f32>cP;
   const rowBytes = (<usize>W) << 2;
+  // as pooledSums: full windows of the seed's form on 0/1 targets (the f32 path) read the weight table
+  const seed = flags == BCE_DICE0 && !band && !f64mode;
+  const cells = seed ? tableCells(bh, ah, bw, aw) : 0;
+  const tab = tableOf(scratch, W, bw, aw);
+  if (cells) tabulateWeights(tab, cells);
+  const span = tableSpan(W, bw, aw, cells);
+  const c0 = <i32>span;
+  const c1 = <i32>(span >> 32);
   poolSetup(W, bw, aw, scratch, f64mode);
   for (let m = 0; m < nImg; m++) {
     const tImg = t + <usize>m * <usize>H * rowBytes;
     const off = <usize>m * <usize>H * rowBytes;
     for (let i = i0; i < i1; i++) {
-      poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode);
+      const full = c0 < c1 && i - bh >= 0 && i + ah < H;
+      poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, full ? c0 : 0, full ? c1 : 0);
       const tRow = tImg + <usize>(i - r0) * rowBytes;
       const row = off + <usize>(i - i0) * rowBytes;
-      if (wide) gradBody64(g + row, tRow, p + row, avg64, W, flags, band ? SRC_BAND : SRC_EXP, eps, hi, c, kA, cI, cP);
+      if (full) {
+        const a = (<usize>c0) << 2;
+        const b = (<usize>c1) << 2;
+        gradRowExp(g + row, avg, tRow, p + row, c0, eps, hi, c32, k32, i32_, p32);
+        gradRowTable(g + row + a, avg + a, tRow + a, p + row + a, c1 - c0, eps, hi, c32, k32, i32_, p32, tab);
+        gradRowExp(g + row + b, avg + b, tRow + b, p + row + b, W - c1, eps, hi, c32, k32, i32_, p32);
+      } else if (wide) gradBody64(g + row, tRow, p + row, avg64, W, flags, band ? SRC_BAND : SRC_EXP, eps, hi, c, kA, cI, cP);
       else if (flags == BCE_DICE0 && !band) gradRowExp(g + row, avg, tRow, p + row, W, eps, hi, c32, k32, i32_, p32);
       else gradRowAny(g + row, avg, tRow, p + row, W, flags, band, eps, hi, c32, k32, i32_, p32);
     }

@@ -1,33 +1,16 @@
 #!/usr/bin/env node
 // segloss confusionMatrix benchmark: uint8 label maps (4×512×512, prediction
-// a label map) and class scores (4×21×256×256 NCHW and NHWC, argmax), by
+// a label map; also with an ignored label) and class scores (4×21×256×256 NCHW and NHWC, argmax), by
 // segloss (copy-in and in wasm memory, SIMD and scalar builds) and by a
 // one-pass plain-JS loop; medians, pixels/s and ratios to plain JS.
 //
 //   node bench/confusion.mjs [--quick] [--segloss MODULE]
 
-import { envLine, firstLine, fmt3, fmtMs, machine, measure, parseOptions, seglossTarget, table } from "./lib.mjs";
+import { mulberry32 as rng } from "./data.mjs";
+import { entryArgs, envLine, fail, fmt3, fmtMs, loadSegloss, machine, measure, table, timeBudget } from "./lib.mjs";
 
-const args = parseOptions(
-  process.argv.slice(2),
-  { quick: false, segloss: "../dist/index.js" },
-  "usage: node bench/confusion.mjs [--quick] [--segloss MODULE]",
-);
-const m = args.quick
-  ? { warmupMs: 50, minTimeMs: 250, minReps: 3, maxTimeMs: 800, maxReps: 300 }
-  : { warmupMs: 250, minTimeMs: 1000, minReps: 7, maxTimeMs: 3000, maxReps: 1000 };
-
-/** A seeded PRNG (mulberry32), so runs compare. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const args = entryArgs("confusion.mjs");
+const m = timeBudget(args.quick);
 
 function labelMap(n, C, seed) {
   const r = rng(seed);
@@ -44,9 +27,9 @@ function scoreMap(n, seed) {
 }
 
 /** Plain JS, one pass: the reference row. */
-function plainLabels(t, p, C) {
+function plainLabels(t, p, C, ignore = -1) {
   const m = new Float64Array(C * C);
-  for (let i = 0; i < t.length; i++) m[t[i] * C + p[i]]++;
+  for (let i = 0; i < t.length; i++) if (t[i] !== ignore) m[t[i] * C + p[i]]++;
   return m;
 }
 
@@ -69,10 +52,8 @@ function plainArgmax(t, p, N, C, L, nhwc) {
   return m;
 }
 
-const seglossModule = await import(seglossTarget(args.segloss)).catch((e) => {
-  console.error(`bench: segloss: ${args.segloss} failed to load (${firstLine(e)}) — run \`npm run build\``);
-  process.exit(2);
-});
+const { mod: seglossModule, note } = await loadSegloss(args.segloss);
+if (!seglossModule) fail(note);
 const simd = await seglossModule.create({ memoryBytes: 256 * 1024 * 1024 });
 const scalar = await seglossModule.create({ simd: false, memoryBytes: 256 * 1024 * 1024 });
 
@@ -96,6 +77,36 @@ const workloads = [];
       pv.set(p);
       return {
         run: () => seg.confusionMatrix({ data: tv, shape }, { data: pv, shape }, { numClasses: C }),
+        free: () => {
+          seg.free(tv);
+          seg.free(pv);
+        },
+      };
+    },
+  });
+}
+{
+  // Cityscapes-like: 19 classes, label 255 ignored (about 5% of the target pixels)
+  const [N, H, W, C] = [4, 512, 512, 19];
+  const n = N * H * W;
+  const t = labelMap(n, C, 5);
+  const r = rng(6);
+  for (let i = 0; i < n; i++) if (r() < 0.05) t[i] = 255;
+  const p = labelMap(n, C, 7);
+  const shape = [N, H, W];
+  const o = { numClasses: C, ignoreIndex: 255 };
+  workloads.push({
+    name: `label maps uint8 ${N}×${H}×${W}, C=${C}, ignoreIndex 255`,
+    pixels: n,
+    plain: () => plainLabels(t, p, C, 255),
+    copy: (seg) => seg.confusionMatrix({ data: t, shape }, { data: p, shape }, o),
+    resident: (seg) => {
+      const tv = seg.alloc(Uint8Array, n);
+      const pv = seg.alloc(Uint8Array, n);
+      tv.set(t);
+      pv.set(p);
+      return {
+        run: () => seg.confusionMatrix({ data: tv, shape }, { data: pv, shape }, o),
         free: () => {
           seg.free(tv);
           seg.free(pv);

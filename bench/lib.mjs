@@ -1,6 +1,8 @@
 // Shared parts of the bench entry scripts (run.mjs, meanIoU.mjs,
-// objectMetrics.mjs, weighted.mjs): argument walking, the timing loop and its
-// statistics, the environment line, loading segloss, and markdown tables.
+// objectMetrics.mjs, weighted.mjs, lovasz.mjs, confusion.mjs): argument
+// walking and the single-workload entries' preamble, the timing loop, its
+// budgets and statistics, the environment line, loading segloss, and markdown
+// tables.
 
 import { existsSync } from "node:fs";
 import os from "node:os";
@@ -70,6 +72,18 @@ export function parseOptions(argv, args, usageText, extra = () => false) {
   return args;
 }
 
+/**
+ * The argument preamble of a single-workload entry (lovasz.mjs, confusion.mjs):
+ * --quick, --segloss, --out and, when `shape` (its default) is given, --shape
+ * (checked to be N,H,W). `script` names the entry in the usage line.
+ */
+export function entryArgs(script, { shape = null } = {}) {
+  const usageText = `usage: node bench/${script} [--quick]${shape ? " [--shape N,H,W]" : ""} [--segloss MODULE]`;
+  const args = parseOptions(process.argv.slice(2), { quick: false, shape, segloss: "../dist/index.js", out: null }, usageText);
+  if (shape && !isShape3(args.shape)) fail("--shape wants N,H,W");
+  return args;
+}
+
 // ---------------------------------------------------------------- timing
 
 export const now = () => performance.now();
@@ -121,6 +135,17 @@ export function timeReps(fn, m, { batching = false } = {}) {
     if (times.length >= m.maxReps) break;
   }
   return { coldMs, times, batch, value };
+}
+
+/**
+ * The timing budget of quick and full mode for timeReps/measure; `quickReps` and
+ * `fullReps` ([minReps, maxReps]) let an entry ask for more or fewer repetitions.
+ */
+export function timeBudget(quick, { quickReps = [3, 300], fullReps = [7, 1000] } = {}) {
+  const [minReps, maxReps] = quick ? quickReps : fullReps;
+  return quick
+    ? { warmupMs: 50, minTimeMs: 250, minReps, maxTimeMs: 800, maxReps }
+    : { warmupMs: 250, minTimeMs: 1000, minReps, maxTimeMs: 3000, maxReps };
 }
 
 /** Median, min and quartiles (linear interpolation) of the repetition times. */
@@ -194,6 +219,21 @@ export const isMissingFile = (target) => target.startsWith("file:") && !existsSy
 
 /** The first line of an error's message. */
 export const firstLine = (e) => String(e?.message ?? e).split("\n")[0];
+
+/**
+ * Imports the segloss module `spec` (see seglossTarget). Returns { mod } or,
+ * when it is a file that does not exist (dist/ not built), { mod: null, note }.
+ * A module that exists but fails to load ends the run with the reason.
+ */
+export async function loadSegloss(spec) {
+  const target = seglossTarget(spec);
+  if (isMissingFile(target)) return { mod: null, note: `segloss: not built (${spec} missing) — run \`npm run build\`` };
+  try {
+    return { mod: await import(target) };
+  } catch (e) {
+    return fail(`segloss: ${spec} failed to load (${firstLine(e)}) — run \`npm run build\``);
+  }
+}
 
 /** Copies data.target and data.pred into fresh arrays of `seg`'s wasm memory. */
 export function copyIntoWasm(seg, data, n) {

@@ -201,6 +201,129 @@ describe.each(builds)("confusionMatrix ($name build)", ({ seg }) => {
     catchSegLossError(() => seg.confusionMatrix(new Uint8Array(4), new Float32Array(4), { bogus: 1 } as never), "no error");
   });
 
+  // the u8 kernel: sixteen-pixel SIMD groups (labels checked per group, ignored pixels in a spare slot),
+  // four interleaved tables, then the scalar tail; C ≥ 256 skips the label check
+  it("u8 label maps: class counts around the SIMD paths, ignore labels in and out of byte range", () => {
+    const n = 3 * 16 * 7 + 5;
+    for (const C of [1, 2, 3, 16, 21, 200, 255, 256, 300]) {
+      for (const ign of [null, 0, C - 1, 255, 1000]) {
+        const top = Math.min(C, 256);
+        // targets also hold the ignore label when it fits a byte
+        const t = labels(C + 1, n, top) as Uint8Array;
+        if (ign !== null && ign < 256) for (let i = 3; i < n; i += 7) t[i] = ign;
+        const p = labels(C + 2, n, top) as Uint8Array;
+        const N = 1;
+        const m = seg.confusionMatrix(t, p, { numClasses: C, ignoreIndex: ign, shape: [N, 1, n] });
+        expect(Array.from(m.counts), `C=${C} ign=${ign}`).toEqual(oracle.confusionCounts(t, p, N, C, ign, false));
+      }
+    }
+  });
+
+  it("u8 label maps: runs of one pair, many images, chunks larger than the staging", () => {
+    const [N, H, W, C] = [3, 300, 301, 19]; // > 65536 pixels per image: several staged chunks
+    const t = new Uint8Array(N * H * W);
+    const p = new Uint8Array(N * H * W);
+    const r = rng(77);
+    for (let i = 0; i < t.length; i++) {
+      t[i] = Math.floor(i / 5000) % C; // long runs of one pair
+      p[i] = r() < 0.9 ? t[i] : Math.floor(r() * C);
+    }
+    const want = oracle.confusionCounts(t, p, N, C, null, true) as number[][];
+    const ms = seg.confusionMatrix({ data: t, shape: [N, H, W] }, { data: p, shape: [N, H, W] }, { numClasses: C, perImage: true });
+    expect(ms.map((m) => Array.from(m.counts))).toEqual(want);
+  });
+
+  it("u8 label maps: the first bad label is named wherever it falls in a sixteen-pixel group", () => {
+    const n = 64;
+    for (const at of [0, 5, 15, 16, 31, 47, 60, 63]) {
+      for (const which of ["target", "pred"] as const) {
+        const t = new Uint8Array(n).fill(1);
+        const p = new Uint8Array(n).fill(2);
+        (which === "target" ? t : p)[at] = 9;
+        // a later bad label in the other map must not be named first
+        if (at + 1 < n) (which === "target" ? p : t)[at + 1] = 9;
+        const e = catchSegLossError(() => seg.confusionMatrix(t, p, { numClasses: 3 }), "no error");
+        expect(e.code).toBe("E_RANGE");
+        expect(e.message).toMatch(which === "target" ? /target/ : /pred/);
+        expect(e.message).toMatch(new RegExp(`9 at element ${at}\\b`));
+      }
+      // an ignored label that would be out of range is skipped; a bad one after it is found
+      const t = new Uint8Array(n).fill(255);
+      t[at] = 7;
+      const e = catchSegLossError(() => seg.confusionMatrix(t, new Uint8Array(n), { numClasses: 3, ignoreIndex: 255 }), "no error");
+      expect(e.message).toMatch(new RegExp(`7 at element ${at}\\b`));
+    }
+  });
+
+  // NHWC rows: C ≥ 4 vectors with an overlapping last vector; C ≤ 32 takes the lowest index from one
+  // mask word, larger C searches vector by vector; four pixels per step, then a scalar tail
+  it("NHWC argmax for row widths around the vector paths, with ties", () => {
+    const [N, H, W] = [2, 3, 7];
+    const L = H * W;
+    for (const C of [4, 5, 7, 8, 9, 21, 32, 33, 40, 70]) {
+      for (const ties of [false, true]) {
+        const t = labels(C, N * L, C);
+        const p = scores(C + 100, N * L * C, ties);
+        const m = seg.confusionMatrix({ data: t, shape: [N, H, W] }, { data: p, shape: [N, H, W, C] }, { layout: "NHWC" });
+        const want = oracle.confusionCounts(t, oracle.argmaxLabels(p, N, C, L, "NHWC"), N, C, null, false);
+        expect(Array.from(m.counts), `C=${C} ties=${ties}`).toEqual(want);
+      }
+    }
+  });
+
+  it("NCHW argmax in sixteen-pixel steps, with ties and a staged chunk boundary", () => {
+    for (const [N, H, W, C] of [
+      [2, 5, 13, 4],
+      [1, 40, 41, 21], // one staged chunk (2976 pixels at C = 21) with a tail
+      [1, 100, 101, 21], // several chunks
+    ]) {
+      const L = H * W;
+      for (const ties of [false, true]) {
+        const t = labels(C + L, N * L, C);
+        const p = scores(C + L + 1, N * L * C, ties);
+        const m = seg.confusionMatrix({ data: t, shape: [N, H, W] }, { data: p, shape: [N, C, H, W] });
+        expect(Array.from(m.counts), `${[N, H, W, C]} ties=${ties}`).toEqual(
+          oracle.confusionCounts(t, oracle.argmaxLabels(p, N, C, L, "NCHW"), N, C, null, false),
+        );
+      }
+    }
+  });
+
+  it("argmax: the first non-finite score is named in either layout, wherever it falls", () => {
+    const [H, W, C] = [6, 8, 5];
+    const L = H * W;
+    const base = scores(8, L * C);
+    for (const layout of ["NCHW", "NHWC"] as const) {
+      for (const px of [0, 3, 15, 16, 20, 47]) {
+        for (const c of [0, 4]) {
+          for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+            const p = base.slice();
+            const at = layout === "NCHW" ? c * L + px : px * C + c;
+            p[at] = bad;
+            const shape = layout === "NCHW" ? [1, C, H, W] : [1, H, W, C];
+            const e = catchSegLossError(
+              () => seg.confusionMatrix({ data: new Uint8Array(L), shape: [1, H, W] }, { data: p, shape }, { layout }),
+              "no error",
+            );
+            expect(e.code).toBe("E_NONFINITE");
+            expect(e.message).toMatch(new RegExp(`element ${at}\\b`));
+          }
+        }
+      }
+    }
+    // huge finite scores whose sum overflows are not an error
+    const big = new Float32Array(L * C).fill(3e38);
+    for (let i = 0; i < L; i++) big[i * C + (i % C)] = 3.4e38;
+    const t = new Uint8Array(L);
+    for (let i = 0; i < L; i++) t[i] = i % C;
+    for (const layout of ["NCHW", "NHWC"] as const) {
+      const p = layout === "NHWC" ? big : Float32Array.from({ length: L * C }, (_, j) => big[(j % L) * C + Math.floor(j / L)]);
+      const shape = layout === "NCHW" ? [1, C, H, W] : [1, H, W, C];
+      const m = seg.confusionMatrix({ data: t, shape: [1, H, W] }, { data: p, shape }, { layout });
+      expect(m.accuracy(), layout).toBe(1);
+    }
+  });
+
   it("memory stays flat over many calls, also failing ones", () => {
     const before = seg.largestFree();
     const t = labels(1, 2 * 300, 4);

@@ -487,6 +487,28 @@ describe("weightedBceDice", () => {
     }
   });
 
+  // full windows (all kh × kw cells inside the image) take their exp weight from a table by box sum; the
+  // columns around them and the rows near the top and bottom take the division and the exp
+  it("full windows (weights from a table by box sum) and the edges around them, widths around the vector alignment", () => {
+    for (const { name, seg } of builds) {
+      for (const [N, H, W, kernel] of [
+        [1, 60, 53, 50],
+        [1, 61, 55, 50],
+        [2, 57, 58, [49, 47]],
+        [1, 40, 40, [3, 8]],
+        [1, 33, 36, 1],
+      ] as [number, number, number, number | [number, number]][]) {
+        const c = makeImages(N * H * W, N, H, W, "blobs");
+        const want = oracle.weightedBceDice(c.t, c.p, N, H, W, { kernel });
+        const g = seg.weightedBceDiceGrad(c.t, c.p, { shape: [N, H, W], kernel });
+        const label = `${name} ${N}×${H}×${W} k=${kernel}`;
+        within(seg.weightedBceDice(c.t, c.p, { shape: [N, H, W], kernel }), want.value as number, `${label} value`);
+        within(g.loss, want.value as number, `${label} loss`);
+        withinAll(g.grad, want.grad as Float64Array, `${label} grad`);
+      }
+    }
+  });
+
   it("the default window (50) on images larger and smaller than it", () => {
     for (const { name, seg } of builds) {
       for (const [N, H, W] of [

@@ -10,34 +10,14 @@ import { type NumericArray, type Tensor, type TensorLike, toTensor } from "../te
 import type { Runtime } from "../wasm";
 
 /** assembly/confusion.ts: each returns −1, or the chunk-relative pixel of the first bad element (stats: 1 target, 2 prediction). */
-type LabelsKernel = (
-  t: number,
-  p: number,
-  n: number,
-  C: number,
-  ignore: number,
-  ign: number,
-  bins: number,
-  acc: number,
-  stats: number,
-) => number;
+type LabelsKernel = (t: number, p: number, n: number, C: number, ignore: number, ign: number, bins: number, stats: number) => number;
 
 interface ConfusionKernels {
   /** label maps staged as float32 */
   confusionLabels: LabelsKernel;
-  /** label maps as bytes */
+  /** label maps as bytes (four interleaved tables, confusionU8BinBytes) */
   confusionLabelsU8: LabelsKernel;
-  confusionBinary(
-    t: number,
-    p: number,
-    n: number,
-    thr: number,
-    ignore: number,
-    ign: number,
-    bins: number,
-    acc: number,
-    stats: number,
-  ): number;
+  confusionBinary(t: number, p: number, n: number, thr: number, ignore: number, ign: number, bins: number, stats: number): number;
   confusionArgmax(
     t: number,
     p: number,
@@ -48,9 +28,13 @@ interface ConfusionKernels {
     ignore: number,
     ign: number,
     bins: number,
-    acc: number,
     stats: number,
   ): number;
+  /** Adds the bins into the f64 counts and clears them (one C×C table; the u8 tables). */
+  confusionFlush(bins: number, acc: number, C: number): void;
+  /** ignRow: the ignore label when it is below min(C, 256) (its row only counts ignored pixels), else −1 */
+  confusionFlushU8(bins: number, acc: number, C: number, ignRow: number): void;
+  confusionU8BinBytes(C: number): number;
 }
 
 /** Largest class count accepted (the C×C bins must fit the instance's memory). */
@@ -326,11 +310,17 @@ function planOf(tt: Tensor, pred: unknown, o: Record<string, unknown>): Plan {
 
 // ---------------------------------------------------------------- the pass
 
-/** Pixels per staged chunk: about 256 KiB of staged floats, a multiple of 4. */
-function chunkPixels(L: number, C: number): number {
-  const cap = Math.max(1024, Math.floor((1 << 16) / (C + 1))) & ~3;
+/** Pixels per staged chunk: about 256 KiB of staged floats (or 128 KiB of bytes), a multiple of 4. */
+function chunkPixels(L: number, C: number, bytes: boolean): number {
+  const cap = bytes ? 1 << 16 : Math.max(1024, Math.floor((1 << 16) / (C + 1))) & ~3;
   return Math.min(L, cap);
 }
+
+/** The kernels' record of the first bad element (16 bytes) and their 64-byte work area. */
+const STATS_BYTES = 80;
+
+/** The bins hold u32 counts: flush them before any could pass this (per image, or sooner for huge images). */
+const FLUSH_PIXELS = 2 ** 31;
 
 function confusionMatrix(rt: Runtime, target: unknown, pred: unknown, raw: unknown): ConfusionMatrix | ConfusionMatrix[] {
   const o = checkOwnOptions("confusionMatrix", raw, OPTIONS);
@@ -342,9 +332,9 @@ function confusionMatrix(rt: Runtime, target: unknown, pred: unknown, raw: unkno
   const perImage = o.perImage === true;
   const k = rt.kernels<ConfusionKernels>();
 
-  const P = chunkPixels(L, C);
   // two u8 label maps are counted as bytes (copied, or read in place from wasm memory)
   const bytes = form === "labels" && pl.t instanceof Uint8Array && pl.p instanceof Uint8Array;
+  const P = chunkPixels(L, C, bytes);
   const resident = (a: NumericArray) => (bytes ? (a.buffer === rt.memory.buffer ? a.byteOffset : -1) : rt.residentF32(a));
   const tRes = resident(pl.t);
   const pRes = resident(pl.p);
@@ -355,25 +345,39 @@ function confusionMatrix(rt: Runtime, target: unknown, pred: unknown, raw: unkno
   };
   const elt = bytes ? 1 : 4;
   const width = form === "argmax" ? C : 1;
-  const tBytes = tRes < 0 ? P * 4 : 0;
-  const pBytes = pRes < 0 ? P * width * 4 : 0;
-  const binBytes = (C * C * 4 + 15) & ~15;
+  const tBytes = tRes < 0 ? (P * elt + 15) & ~15 : 0;
+  const pBytes = pRes < 0 ? P * width * elt : 0;
+  const binBytes = ((bytes ? k.confusionU8BinBytes(C) : C * C * 4) + 15) & ~15;
   const accBytes = C * C * 8;
-  const block = rt.alloc(16 + binBytes + accBytes + tBytes + pBytes, "confusionMatrix scratch");
+  // stats: the bad-element record, then 64 bytes the SIMD argmax kernels keep sums and classes in
+  const block = rt.alloc(STATS_BYTES + binBytes + accBytes + tBytes + pBytes, "confusionMatrix scratch");
   const out: ConfusionMatrix[] = [];
   try {
     const stats = block;
-    const bins = block + 16;
+    const bins = block + STATS_BYTES;
     const acc = bins + binBytes;
     const tBuf = acc + accBytes;
     const pBuf = tBuf + tBytes;
     const accAt = acc >>> 3;
+    u8.fill(0, bins, bins + binBytes);
     rt.f64.fill(0, accAt, accAt + C * C);
+    const hasIgn = ign === null ? 0 : 1;
+    const ignF = ign ?? 0;
+    // a byte can only equal an ignore label that is an integer in [0, 255]
+    const ignByte = ign !== null && Number.isInteger(ign) && ign >= 0 && ign <= 255;
+    const ignRow = ignByte && ignF < Math.min(C, 256) ? ignF : -1;
+    const flush = () => (bytes ? k.confusionFlushU8(bins, acc, C, ignRow) : k.confusionFlush(bins, acc, C));
     for (let n = 0; n < N; n++) {
       // NCHW residents are read in place whole-image (channel stride L); staged images in chunks of P pixels
-      const step = pRes >= 0 && tRes >= 0 ? L : P;
+      const step = pRes >= 0 && tRes >= 0 ? Math.min(L, FLUSH_PIXELS) : P;
+      let counted = 0;
       for (let a = 0; a < L; a += step) {
         const cnt = Math.min(step, L - a);
+        if (counted + cnt > FLUSH_PIXELS) {
+          flush();
+          counted = 0;
+        }
+        counted += cnt;
         const first = n * L + a;
         let tPtr = tRes + first * elt;
         if (tRes < 0) {
@@ -408,15 +412,14 @@ function confusionMatrix(rt: Runtime, target: unknown, pred: unknown, raw: unkno
           pPtr = pBuf;
           chanStep = P * 4;
         }
-        const hasIgn = ign === null ? 0 : 1;
-        const ignF = ign ?? 0;
         let bad: number;
-        if (bytes) bad = k.confusionLabelsU8(tPtr, pPtr, cnt, C, hasIgn && Number.isInteger(ignF) ? 1 : 0, ignF | 0, bins, acc, stats);
-        else if (form === "labels") bad = k.confusionLabels(tPtr, pPtr, cnt, C, hasIgn, ignF, bins, acc, stats);
-        else if (form === "binary") bad = k.confusionBinary(tPtr, pPtr, cnt, thr, hasIgn, ignF, bins, acc, stats);
-        else bad = k.confusionArgmax(tPtr, pPtr, cnt, C, pixStep, chanStep, hasIgn, ignF, bins, acc, stats);
+        if (bytes) bad = k.confusionLabelsU8(tPtr, pPtr, cnt, C, ignByte ? 1 : 0, ignByte ? ignF : 0, bins, stats);
+        else if (form === "labels") bad = k.confusionLabels(tPtr, pPtr, cnt, C, hasIgn, ignF, bins, stats);
+        else if (form === "binary") bad = k.confusionBinary(tPtr, pPtr, cnt, thr, hasIgn, ignF, bins, stats);
+        else bad = k.confusionArgmax(tPtr, pPtr, cnt, C, pixStep, chanStep, hasIgn, ignF, bins, stats);
         if (bad >= 0) badInput(pl, new Int32Array(rt.memory.buffer, stats, 1)[0], n, a + bad, ign);
       }
+      flush();
       if (perImage || n === N - 1) {
         const m = new ConfusionMatrix(C);
         m.counts.set(rt.f64.subarray(accAt, accAt + C * C));
