@@ -1,27 +1,30 @@
 #!/usr/bin/env node
 // segloss benchmark for the binary Lovasz hinge (per image, the reference's
-// default): segloss (radix sort in wasm), a plain-JS version (native
-// Float32Array.sort of the positives' and the negatives' errors, merged), and
-// TensorFlow.js wasm (topk + gather + cumsum), in one process; medians and
-// ratios, as the other bench entries do.
+// default): segloss (radix sort in wasm), two plain-JS versions (the issue's
+// typed-array sort of packed keys, and a faster one that sorts the positives'
+// and the negatives' errors separately and merges them), and TensorFlow.js
+// wasm (topk + gather + cumsum), in one process; medians and ratios, as the
+// other bench entries do. Then Lovasz-Softmax on 4×21×256×256 probabilities
+// (classes 'present', one loss over the batch): segloss, a plain-JS version
+// (per class a Uint32Array.sort of packed error/foreground keys) and tfjs-wasm
+// (topk per class row + cumsum).
 //
 //   node bench/lovasz.mjs [--quick] [--shape 8,512,512] [--segloss MODULE]
+//   LOVASZ_BENCH=hinge|softmax limits the run to one section.
 
-import { DEFAULT_SEED, DEFAULT_SHAPE, makeData } from "./data.mjs";
+import { DEFAULT_SEED, DEFAULT_SHAPE, makeData, mulberry32 } from "./data.mjs";
 import {
   collectGarbage,
+  entryArgs,
   envLine,
-  fail,
   firstLine,
-  isMissingFile,
-  isShape3,
+  loadSegloss,
   machine,
   measure,
-  parseOptions,
   SEGLOSS_ROWS,
-  seglossTarget,
   table,
   tfScalar,
+  timeBudget,
 } from "./lib.mjs";
 
 /** One image's hinge loss: the Lovasz gradient depends only on the label sequence, so two sorted runs (native sort) merge into it. */
@@ -57,6 +60,49 @@ function plainImage(t, x, off, L, pos, neg) {
   return loss;
 }
 
+/**
+ * One image's hinge loss from one sort of packed keys: for e > 0 an exact
+ * integer (2^31 − 1 − bits(e))·2^20 + (index << 1 | target) in a Float64Array
+ * (ascending = descending error, ties by index), sorted natively.
+ */
+function packedImage(t, x, off, L, keys, f32, u32) {
+  let k = 0;
+  let G = 0;
+  for (let i = 0; i < L; i++) {
+    const ti = t[off + i];
+    f32[0] = ti === 1 ? 1 - x[off + i] : 1 + x[off + i];
+    G += ti;
+    if (!(f32[0] > 0)) continue;
+    keys[k++] = (0x7fffffff - u32[0]) * 1048576 + i * 2 + ti;
+  }
+  const sorted = keys.subarray(0, k).sort();
+  let cumT = 0;
+  let J = 0;
+  let loss = 0;
+  for (let r = 0; r < k; r++) {
+    const v = sorted[r];
+    const hi = Math.floor(v / 1048576);
+    const bit = (v - hi * 1048576) & 1;
+    u32[0] = 0x7fffffff - hi;
+    cumT += bit;
+    const Jn = 1 - (G - cumT) / (G + r + 1 - cumT);
+    loss += f32[0] * (Jn - J);
+    J = Jn;
+  }
+  return loss;
+}
+
+function packedHinge(t, x, [N, H, W]) {
+  const L = H * W;
+  if (L > 1 << 19) throw new Error("packed keys hold at most 2^19 pixels per image");
+  const keys = new Float64Array(L);
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  let sum = 0;
+  for (let n = 0; n < N; n++) sum += packedImage(t, x, n * L, L, keys, f32, u32);
+  return sum / N;
+}
+
 function plainHinge(t, x, [N, H, W], pos, neg) {
   const L = H * W;
   let sum = 0;
@@ -82,20 +128,10 @@ function tfHinge(tf, t, x, [N, H, W]) {
   return tf.mean(tf.sum(tf.mul(tf.relu(values), g), 1));
 }
 
-async function main() {
-  const args = parseOptions(
-    process.argv.slice(2),
-    { quick: false, shape: DEFAULT_SHAPE, segloss: "../dist/index.js", out: null },
-    "usage: node bench/lovasz.mjs [--quick] [--shape N,H,W] [--segloss MODULE]",
-  );
-  if (!isShape3(args.shape)) fail("--shape wants N,H,W");
-  const m = args.quick
-    ? { warmupMs: 50, minTimeMs: 250, minReps: 5, maxTimeMs: 800, maxReps: 200 }
-    : { warmupMs: 250, minTimeMs: 1000, minReps: 9, maxTimeMs: 3000, maxReps: 500 };
-  const log = (s) => process.stderr.write(`${s}\n`);
-  const data = makeData({ shape: args.shape, seed: DEFAULT_SEED });
-  const shape = data.shape;
-  const n = data.size;
+const log = (s) => process.stderr.write(`${s}\n`);
+
+/** A timing recorder: results by row id, notes for rows that failed. */
+function recorder(m) {
   const results = {};
   const notes = [];
   const record = (row, fn) => {
@@ -107,11 +143,29 @@ async function main() {
       notes.push(`${row}: failed: ${firstLine(e)}`);
     }
   };
+  return { results, notes, record };
+}
 
-  const target = seglossTarget(args.segloss);
-  if (isMissingFile(target)) notes.push(`segloss: not built (${args.segloss} missing)`);
+/** Markdown rows: median, ratios to the two peers, value and its relative difference from the first peer. */
+function cellsOf(rows, results, [peerA, peerB]) {
+  const ref = results[peerA]?.value;
+  return rows
+    .filter((r) => results[r.id])
+    .map(({ id, label }) => {
+      const r = results[id];
+      const x = (peer) => (results[peer] ? `${(results[peer].medianMs / r.medianMs).toFixed(2)}×` : "—");
+      const rel = ref == null ? "—" : (Math.abs(r.value - ref) / Math.abs(ref)).toExponential(1);
+      return [label, r.medianMs.toFixed(2), x(peerA), x(peerB), String(r.value.toPrecision(8)), rel];
+    });
+}
+
+async function hingeSection(args, m, mod, note) {
+  const data = makeData({ shape: args.shape, seed: DEFAULT_SEED });
+  const shape = data.shape;
+  const n = data.size;
+  const { results, notes, record } = recorder(m);
+  if (!mod) notes.push(note);
   else {
-    const mod = await import(target);
     const seg = await mod.create();
     const segScalar = await mod.create({ simd: false });
     const o = { shape };
@@ -134,7 +188,8 @@ async function main() {
   const L = shape[1] * shape[2];
   const pos = new Float32Array(L);
   const neg = new Float32Array(L);
-  record("plain-js", () => plainHinge(data.target, data.logits, shape, pos, neg));
+  record("plain-js", () => packedHinge(data.target, data.logits, shape));
+  record("plain-merge", () => plainHinge(data.target, data.logits, shape, pos, neg));
 
   try {
     const { loadTf } = await import("./peers/tfjs.mjs");
@@ -153,24 +208,180 @@ async function main() {
   const rows = [
     ...SEGLOSS_ROWS,
     { id: "segloss-grad", label: "segloss SIMD lovaszHingeGrad (loss + gradient, copy-in)" },
-    { id: "plain-js", label: "plain JS (Float32Array.sort, merge)" },
+    { id: "plain-js", label: "plain JS (Float64Array.sort of packed keys)" },
+    { id: "plain-merge", label: "plain JS (two Float32Array.sorts, merged)" },
     { id: "tfjs-wasm", label: "tfjs-wasm (topk + cumsum)" },
   ];
-  const ref = results["plain-js"]?.value;
-  const cells = rows
-    .filter((r) => results[r.id])
-    .map(({ id, label }) => {
-      const r = results[id];
-      const x = (peer) => (results[peer] ? `${(results[peer].medianMs / r.medianMs).toFixed(2)}×` : "—");
-      const rel = ref == null ? "—" : (Math.abs(r.value - ref) / Math.abs(ref)).toExponential(1);
-      return [label, r.medianMs.toFixed(2), x("plain-js"), x("tfjs-wasm"), String(r.value.toPrecision(8)), rel];
-    });
-  console.log(`\nEnvironment: ${envLine(machine(), { load: "1" })}\n`);
+  const cells = cellsOf(rows, results, ["plain-js", "tfjs-wasm"]);
   console.log(
-    `lovaszHinge per image, ${shape.join("×")} (${(n / 1e6).toFixed(2)} M logits), ${args.quick ? "quick" : "full"} mode; ratios = peer median / row median.\n`,
+    `\nlovaszHinge per image, ${shape.join("×")} (${(n / 1e6).toFixed(2)} M logits), ${args.quick ? "quick" : "full"} mode; ratios = peer median / row median.\n`,
   );
   console.log(table(["row", "median ms", "vs plain JS", "vs tfjs-wasm", "loss", "rel. diff vs plain JS"], cells));
-  for (const note of notes) console.log(`\n- ${note}`);
+  for (const line of notes) console.log(`\n- ${line}`);
+}
+
+// ---------------------------------------------------------------- Lovasz-Softmax
+
+/**
+ * Labels: nearest of 12 random centres per image, each with a random class;
+ * probabilities: softmax of uniform noise in [−2, 2] plus 2.5 on the label's
+ * class (float32, NCHW). Deterministic (mulberry32).
+ */
+function makeMulticlass([N, C, H, W], seed) {
+  const r = mulberry32(seed);
+  const S = H * W;
+  const labels = new Float32Array(N * S);
+  const probs = new Float32Array(N * C * S);
+  const e = new Float64Array(C);
+  for (let n = 0; n < N; n++) {
+    const centres = Array.from({ length: 12 }, () => [r() * H, r() * W, Math.floor(r() * C)]);
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        let best = 0;
+        let bestD = Number.POSITIVE_INFINITY;
+        centres.forEach(([cy, cx], k) => {
+          const d = (y - cy) ** 2 + (x - cx) ** 2;
+          if (d < bestD) [best, bestD] = [k, d];
+        });
+        const label = centres[best][2];
+        const s = y * W + x;
+        labels[n * S + s] = label;
+        let z = 0;
+        for (let c = 0; c < C; c++) {
+          e[c] = Math.exp((r() - 0.5) * 4 + (c === label ? 2.5 : 0));
+          z += e[c];
+        }
+        for (let c = 0; c < C; c++) probs[(n * C + c) * S + s] = e[c] / z;
+      }
+    }
+  }
+  return { labels, probs };
+}
+
+/** Plain JS: per present class, one native Uint32Array.sort of keys packing the error and the foreground bit, then the walk. */
+function plainSoftmax(labels, probs, [N, C, H, W], keys) {
+  const S = H * W;
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  let sum = 0;
+  let used = 0;
+  for (let c = 0; c < C; c++) {
+    let G = 0;
+    let k = 0;
+    for (let n = 0; n < N; n++) {
+      for (let s = 0; s < S; s++) {
+        const fg = labels[n * S + s] === c ? 1 : 0;
+        const p = probs[(n * C + c) * S + s];
+        f32[0] = fg ? 1 - p : p;
+        G += fg;
+        keys[k++] = 0x7fffffff - ((u32[0] << 1) | fg); // ascending = descending error
+      }
+    }
+    if (G === 0) continue;
+    keys.sort();
+    let cumT = 0;
+    let J = 0;
+    let loss = 0;
+    for (let i = 0; i < k; i++) {
+      const v = 0x7fffffff - keys[i];
+      u32[0] = v >>> 1;
+      cumT += v & 1;
+      const Jn = 1 - (G - cumT) / (G + i + 1 - cumT);
+      loss += f32[0] * (Jn - J);
+      J = Jn;
+    }
+    sum += loss;
+    used++;
+  }
+  return used === 0 ? 0 : sum / used;
+}
+
+/** The reference's Lovasz-Softmax in tfjs ops over the flattened batch: one topk per class row. */
+function tfSoftmax(tf, labels, probs, [N, C, H, W]) {
+  const L = N * H * W;
+  const p = tf.reshape(tf.transpose(tf.reshape(probs, [N, C, H * W]), [1, 0, 2]), [C, L]);
+  const fg = tf.transpose(tf.oneHot(tf.cast(tf.reshape(labels, [L]), "int32"), C)); // [C, L]
+  const errors = tf.abs(tf.sub(fg, p));
+  const { values, indices } = tf.topk(errors, L, true);
+  const rowStart = tf.reshape(tf.mul(tf.range(0, C, 1, "int32"), tf.scalar(L, "int32")), [C, 1]);
+  const fgSorted = tf.gather(tf.reshape(fg, [C * L]), tf.add(indices, rowStart));
+  const G = tf.sum(fgSorted, 1, true);
+  const inter = tf.sub(G, tf.cumsum(fgSorted, 1));
+  const union = tf.add(G, tf.cumsum(tf.sub(tf.scalar(1), fgSorted), 1));
+  const J = tf.sub(tf.scalar(1), tf.div(inter, union));
+  const g = tf.concat([tf.slice(J, [0, 0], [C, 1]), tf.sub(tf.slice(J, [0, 1], [C, L - 1]), tf.slice(J, [0, 0], [C, L - 1]))], 1);
+  const perClass = tf.sum(tf.mul(values, g), 1);
+  const present = tf.cast(tf.greater(tf.reshape(G, [C]), tf.scalar(0)), "float32");
+  return tf.div(tf.sum(tf.mul(perClass, present)), tf.maximum(tf.sum(present), tf.scalar(1)));
+}
+
+async function softmaxSection(m, quick, mod, note) {
+  const shape = [4, 21, 256, 256];
+  const [N, , H, W] = shape;
+  const { labels, probs } = makeMulticlass(shape, DEFAULT_SEED);
+  const { results, notes, record } = recorder(m);
+  const t = { data: labels, shape: [N, H, W] };
+  if (!mod) notes.push(note);
+  else {
+    const seg = await mod.create();
+    const segScalar = await mod.create({ simd: false });
+    record("segloss-copy", () => seg.lovaszSoftmax(t, { data: probs, shape }));
+    for (const [row, s] of [
+      ["segloss-mem", seg],
+      ["segloss-scalar", segScalar],
+    ]) {
+      const pm = s.alloc(Float32Array, probs.length);
+      const tm = s.alloc(Float32Array, labels.length);
+      pm.set(probs);
+      tm.set(labels);
+      record(row, () => s.lovaszSoftmax({ data: tm, shape: [N, H, W] }, { data: pm, shape }));
+      s.free(pm);
+      s.free(tm);
+    }
+    const out = new Float32Array(probs.length);
+    record("segloss-grad", () => seg.lovaszSoftmaxGrad(t, { data: probs, shape }, { out }).loss);
+  }
+  const keys = new Uint32Array(N * H * W);
+  record("plain-js", () => plainSoftmax(labels, probs, shape, keys));
+  try {
+    const { loadTf } = await import("./peers/tfjs.mjs");
+    const peer = await loadTf("wasm");
+    await peer.activate?.();
+    const tf = await import("@tensorflow/tfjs-core");
+    const tl = tf.tensor(labels, [N, H, W], "float32");
+    const tp = tf.tensor(probs, shape, "float32");
+    record("tfjs-wasm", () => tfScalar(tf, () => tfSoftmax(tf, tl, tp, shape)));
+    tl.dispose();
+    tp.dispose();
+  } catch (e) {
+    notes.push(`tfjs-wasm: ${firstLine(e)}`);
+  }
+  const rows = [
+    ...SEGLOSS_ROWS,
+    { id: "segloss-grad", label: "segloss SIMD lovaszSoftmaxGrad (loss + gradient, copy-in)" },
+    { id: "plain-js", label: "plain JS (Uint32Array.sort of packed keys, per class)" },
+    { id: "tfjs-wasm", label: "tfjs-wasm (topk per class + cumsum)" },
+  ];
+  console.log(
+    `\nlovaszSoftmax, ${shape.join("×")} NCHW probabilities, classes 'present', one loss over the batch, ${quick ? "quick" : "full"} mode; ratios = peer median / row median.\n`,
+  );
+  console.log(
+    table(
+      ["row", "median ms", "vs plain JS", "vs tfjs-wasm", "loss", "rel. diff vs plain JS"],
+      cellsOf(rows, results, ["plain-js", "tfjs-wasm"]),
+    ),
+  );
+  for (const line of notes) console.log(`\n- ${line}`);
+}
+
+async function main() {
+  const args = entryArgs("lovasz.mjs", { shape: DEFAULT_SHAPE });
+  const m = timeBudget(args.quick, { quickReps: [5, 200], fullReps: [9, 500] });
+  const { mod, note } = await loadSegloss(args.segloss);
+  const only = process.env.LOVASZ_BENCH;
+  console.log(`\nEnvironment: ${envLine(machine(), { load: "1" })}`);
+  if (only !== "softmax") await hingeSection(args, m, mod, note);
+  if (only !== "hinge") await softmaxSection(m, args.quick, mod, note);
 }
 
 main();

@@ -3,6 +3,7 @@
 import { type CombinedApi, combinedApi } from "./losses/combined";
 import { type ElementwiseApi, elementwiseApi } from "./losses/elementwise";
 import { type LovaszApi, lovaszApi } from "./losses/lovasz";
+import { type LovaszSoftmaxApi, lovaszSoftmaxApi } from "./losses/lovaszSoftmax";
 import { type RegionApi, regionApi } from "./losses/region";
 import { type WeightedApi, weightedApi } from "./losses/weighted";
 import { type ConfusionApi, confusionApi } from "./metrics/confusion";
@@ -15,6 +16,7 @@ export type { CombinedApi } from "./losses/combined";
 export type { LossAndGrad } from "./losses/common";
 export type { ElementwiseApi } from "./losses/elementwise";
 export type { LovaszApi, LovaszGradOptions, LovaszHingeOptions, LovaszPreset } from "./losses/lovasz";
+export type { LovaszClasses, LovaszSoftmaxApi, LovaszSoftmaxGradOptions, LovaszSoftmaxOptions } from "./losses/lovaszSoftmax";
 export type { RegionApi } from "./losses/region";
 export type {
   BoundaryWeightsOptions,
@@ -86,6 +88,7 @@ export interface Segloss
     WeightedApi,
     MeanIoUApi,
     LovaszApi,
+    LovaszSoftmaxApi,
     ConfusionApi {}
 
 function instanceApi(rt: Runtime): InstanceApi {
@@ -112,6 +115,7 @@ export async function create(opts: LoadOptions = {}): Promise<Segloss> {
     ...elementwiseApi(rt),
     ...regionApi(rt),
     ...lovaszApi(rt),
+    ...lovaszSoftmaxApi(rt),
     ...combinedApi(rt),
     ...weightedApi(rt),
     ...objectMetricsApi(rt),

@@ -182,6 +182,55 @@ describe("edge cases", () => {
     expect(Array.from(builds[0].seg.lovaszHingeGrad(t, x).grad)).toEqual(Array.from(grads[0]));
   });
 
+  it("inputs and out in wasm memory (zero-copy) give the same numbers as copies", () => {
+    for (const { seg, name } of builds) {
+      const { t, x } = distinct(21, 3, 333);
+      const o = { shape: [3, 1, 333], symmetric: true, ignoreIndex: 255 };
+      t[7] = 255;
+      const ref = seg.lovaszHingeGrad(t, x, o);
+      const free = seg.largestFree();
+      const tm = seg.alloc(Float32Array, t.length);
+      const xm = seg.alloc(Float32Array, x.length);
+      const gm = seg.alloc(Float32Array, x.length);
+      tm.set(t);
+      xm.set(x);
+      expect(seg.lovaszHinge(tm, xm, o)).toBe(seg.lovaszHinge(t, x, o));
+      const g = seg.lovaszHingeGrad(tm, xm, { ...o, out: gm });
+      expect(g.loss).toBe(ref.loss);
+      expect(Array.from(gm)).toEqual(Array.from(ref.grad));
+      expect(Array.from(xm)).toEqual(Array.from(x)); // inputs are read, never written
+      seg.lovaszHingeGrad(tm, xm, { ...o, out: xm }); // out may be the logits
+      expect(Array.from(xm)).toEqual(Array.from(ref.grad));
+      seg.free(tm);
+      seg.free(xm);
+      seg.free(gm);
+      expect(seg.largestFree(), name).toBe(free);
+    }
+  });
+
+  it("equal errors (every radix pass skipped), e = 0 exactly, −0 targets and 0/1 as ignoreIndex", () => {
+    for (const { seg, name } of builds) {
+      const L = 37;
+      const t = Float32Array.from({ length: L }, (_, i) => (i % 3 === 0 ? 1 : 0));
+      const x = Float32Array.from(t, (v) => (v ? 0.25 : -0.25)); // every e = 0.75
+      const want = oracle.lovaszHinge(t, x, 1);
+      const g = seg.lovaszHingeGrad(t, x);
+      within(g.loss, want.losses[0], `${name} equal`);
+      withinAll(g.grad, want.grad, `${name} equal`);
+      const x0 = Float32Array.from(t, (v, i) => (i % 2 ? (v ? 1 : -1) : v ? 0.5 : -2)); // e = 0 on odd pixels
+      const w0 = oracle.lovaszHinge(t, x0, 1);
+      withinAll(seg.lovaszHingeGrad(t, x0).grad, w0.grad, `${name} e = 0`);
+      const tz = Float32Array.from(t, (v) => (v ? 1 : -0));
+      expect(seg.lovaszHinge(tz, x)).toBe(seg.lovaszHinge(t, x));
+      for (const ignoreIndex of [0, 1]) {
+        const w = oracle.lovaszHinge(t, x0, 1, { ignoreIndex });
+        const got = seg.lovaszHingeGrad(t, x0, { ignoreIndex });
+        within(got.loss, w.losses[0], `${name} ignore ${ignoreIndex}`);
+        withinAll(got.grad, w.grad, `${name} ignore ${ignoreIndex}`);
+      }
+    }
+  });
+
   it("opts.out receives the gradient, also when it is the logits", () => {
     for (const { seg } of builds) {
       const { t, x } = distinct(5, 2, 21);

@@ -1,9 +1,10 @@
 // Lovasz hinge (binary, on logits) and the Jaccard-extension gradient. Per
 // segment (an image, or the batch with perImage: false): stage the inputs as
-// float32; one kernel pass checks them, counts the labels and writes sortable
-// keys for the positive errors only (relu and its slope are 0 elsewhere); a
-// radix sort orders them; one walk over them gives the loss and the
-// subgradient. TypeScript only stages, reduces and scales.
+// float32 (or read them in place when they live in wasm memory); one SIMD
+// pass checks them, counts the labels and packs sortable keys for the
+// positive errors only (relu and its slope are 0 elsewhere); a radix sort
+// orders them; one walk over them gives the loss and the subgradient.
+// TypeScript only stages, reduces and scales.
 import { describe, fail } from "../errors";
 import { type Check, checkOwnOptions, checks } from "../options";
 import { binaryGeometry, isNumericArray, type NumericArray, type TensorLike, toTensor } from "../tensor";
@@ -13,10 +14,10 @@ import { gradBuffer, type LossAndGrad } from "./common";
 /** assembly/lovasz.ts and assembly/sort.ts */
 interface LovaszKernels {
   lovaszPrepare(t: number, x: number, n: number, keys: number, pay: number, ignore: number, ign: number, stats: number): void;
-  lovaszHingeSorted(keys: number, pay: number, k: number, m: number, pos: number, grad: number, scale: number, symmetric: number): number;
+  lovaszHingeSorted(items: number, k: number, m: number, pos: number, grad: number, scale: number, symmetric: number): number;
   lovaszGradF32(t: number, n: number, out: number): number;
   radixScratchBytes(): number;
-  radixSortU32(keys: number, pay: number, keys2: number, pay2: number, n: number, hist: number): void;
+  radixSortKeyed(keys: number, pay: number, n: number, items: number, tmp: number, hist: number): void;
 }
 
 const BAD_TARGET = 1; // LOVASZ_BAD_TARGET
@@ -93,38 +94,55 @@ function segmentsOf(target: unknown, logits: unknown, s: Settings): Segments {
 /**
  * Runs every segment: `grad` (when given) receives scale·∂loss_j/∂x. Scratch
  * is one block of 16 bytes per segment pixel plus the histograms, reused by
- * each segment and released in finally.
+ * each segment and released in finally. Region A holds the staged targets and
+ * logits, which the prepare pass overwrites in place with keys and payloads,
+ * and then serves as sort scratch; region B receives the sorted items; A
+ * takes the gradient unless `grad` lives in wasm.
  */
 function hingeSegments(rt: Runtime, seg: Segments, s: Settings, grad: Float32Array | null, scale: number, checkOnly = false): Float64Array {
   const k = rt.kernels<LovaszKernels>();
   const n = seg.segLen;
   const bytes = n * 4;
+  const tRes = rt.residentF32(seg.t);
+  const xRes = rt.residentF32(seg.x);
+  const gRes = grad ? rt.residentF32(grad) : -1;
   const block = rt.alloc(4 * bytes + k.radixScratchBytes() + 16, "lovasz scratch");
   try {
-    const xBuf = block; // staged logits, then sort scratch, then the gradient
-    const tBuf = block + bytes; // staged targets, then sort scratch
-    const keys = block + 2 * bytes;
-    const pay = block + 3 * bytes;
+    const A = block;
+    const B = block + 2 * bytes;
     const hist = block + 4 * bytes;
     const stats = hist + k.radixScratchBytes();
     const losses = new Float64Array(seg.nSeg);
-    const ign = s.ignoreIndex === null ? 0 : s.ignoreIndex;
+    const ignore = s.ignoreIndex === null ? 0 : 1;
+    const ign = s.ignoreIndex ?? 0;
     for (let j = 0; j < seg.nSeg; j++) {
-      rt.f32.set(seg.x.subarray(j * n, (j + 1) * n), xBuf >>> 2);
-      rt.f32.set(seg.t.subarray(j * n, (j + 1) * n), tBuf >>> 2);
-      k.lovaszPrepare(tBuf, xBuf, n, keys, pay, s.ignoreIndex === null ? 0 : 1, ign, stats);
+      const tPtr = tRes >= 0 ? tRes + j * bytes : stage(rt, seg.t, j, n, A);
+      const xPtr = xRes >= 0 ? xRes + j * bytes : stage(rt, seg.x, j, n, A + bytes);
+      k.lovaszPrepare(tPtr, xPtr, n, A, A + bytes, ignore, ign, stats);
       const [m, pos, bad, nKeys] = new Int32Array(rt.memory.buffer, stats, 4);
       checkBad(bad, s);
       if (checkOnly || (grad === null && nKeys === 0)) continue;
-      k.radixSortU32(keys, pay, xBuf, tBuf, nKeys, hist);
-      if (grad) rt.f32.fill(0, xBuf >>> 2, (xBuf >>> 2) + n);
-      losses[j] = k.lovaszHingeSorted(keys, pay, nKeys, m, pos, grad ? xBuf : 0, scale, s.symmetric ? 1 : 0);
-      if (grad) grad.set(rt.f32.subarray(xBuf >>> 2, (xBuf >>> 2) + n), j * n);
+      k.radixSortKeyed(A, A + bytes, nKeys, B, A, hist); // sorted items in B, A is scratch
+      const items = B;
+      if (grad === null) {
+        losses[j] = k.lovaszHingeSorted(items, nKeys, m, pos, 0, 0, s.symmetric ? 1 : 0);
+        continue;
+      }
+      const g = gRes >= 0 ? gRes + j * bytes : A;
+      rt.f32.fill(0, g >>> 2, (g >>> 2) + n);
+      losses[j] = k.lovaszHingeSorted(items, nKeys, m, pos, g, scale, s.symmetric ? 1 : 0);
+      if (gRes < 0) grad.set(rt.f32.subarray(g >>> 2, (g >>> 2) + n), j * n);
     }
     return losses;
   } finally {
     rt.release(block);
   }
+}
+
+/** Copies segment j of `a` into wasm memory at `at` as float32. */
+function stage(rt: Runtime, a: NumericArray, j: number, n: number, at: number): number {
+  rt.f32.set(a.subarray(j * n, (j + 1) * n), at >>> 2);
+  return at;
 }
 
 function checkBad(bad: number, s: Settings): void {

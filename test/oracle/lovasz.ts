@@ -76,3 +76,102 @@ export function lovaszHinge(
   }
   return { losses, grad };
 }
+
+// ---------------------------------------------------------------- Lovasz-Softmax
+
+export interface SoftmaxOpts {
+  layout?: "NCHW" | "NHWC";
+  fromLogits?: boolean;
+  classes?: "present" | "all" | number[];
+  perImage?: boolean;
+  ignoreIndex?: number | null;
+}
+
+/**
+ * The reference algorithm in float64: per segment, flatten the valid pixels;
+ * per class fg = [label = c], e = |fg − p_c|, comparison sort (descending,
+ * ties: foreground first, then pixel order), loss_c = Σ e·lovaszGrad(fg);
+ * a segment's loss is the mean over the classes used (0 if none). Returns the
+ * class terms per segment (NaN for a skipped class), the loss (mean over
+ * segments) and its gradient w.r.t. the prediction (through the softmax with
+ * fromLogits).
+ */
+export function lovaszSoftmax(
+  labels: ArrayLike<number>,
+  pred: ArrayLike<number>,
+  N: number,
+  C: number,
+  o: SoftmaxOpts = {},
+): { terms: number[][]; loss: number; grad: number[] } {
+  const S = pred.length / (N * C);
+  const nhwc = o.layout === "NHWC";
+  const at = (n: number, c: number, s: number) => (nhwc ? (n * S + s) * C + c : (n * C + c) * S + s);
+  // probabilities in float64
+  const p = new Array<number>(pred.length);
+  for (let n = 0; n < N; n++) {
+    for (let s = 0; s < S; s++) {
+      if (!o.fromLogits) {
+        for (let c = 0; c < C; c++) p[at(n, c, s)] = pred[at(n, c, s)];
+        continue;
+      }
+      let m = -Infinity;
+      for (let c = 0; c < C; c++) m = Math.max(m, pred[at(n, c, s)]);
+      let z = 0;
+      for (let c = 0; c < C; c++) z += Math.exp(pred[at(n, c, s)] - m);
+      for (let c = 0; c < C; c++) p[at(n, c, s)] = Math.exp(pred[at(n, c, s)] - m) / z;
+    }
+  }
+  const perImage = o.perImage ?? false;
+  const classes = o.classes ?? "present";
+  const list = classes === "present" || classes === "all" ? Array.from({ length: C }, (_, c) => c) : classes;
+  const segs = perImage ? Array.from({ length: N }, (_, n) => [n]) : [Array.from({ length: N }, (_, n) => n)];
+  const dLdp = new Array<number>(pred.length).fill(0);
+  const terms: number[][] = [];
+  let loss = 0;
+  for (const images of segs) {
+    const px: [number, number][] = [];
+    for (const n of images) for (let s = 0; s < S; s++) if (o.ignoreIndex == null || labels[n * S + s] !== o.ignoreIndex) px.push([n, s]);
+    const row: number[] = [];
+    const grads: number[][] = [];
+    for (const c of list) {
+      const fg = px.map(([n, s]) => (labels[n * S + s] === c ? 1 : 0));
+      if (classes === "present" && !fg.some((v) => v === 1)) {
+        row.push(Number.NaN);
+        grads.push([]);
+        continue;
+      }
+      const err = px.map(([n, s], i) => Math.abs(fg[i] - p[at(n, c, s)]));
+      const order = px.map((_, i) => i).sort((a, b) => err[b] - err[a] || fg[b] - fg[a] || a - b);
+      const g = lovaszGrad(order.map((i) => fg[i]));
+      let term = 0;
+      const gi = new Array<number>(px.length).fill(0);
+      order.forEach((i, r) => {
+        term += err[i] * g[r];
+        if (err[i] > 0) gi[i] = fg[i] ? -g[r] : g[r];
+      });
+      row.push(term);
+      grads.push(gi);
+    }
+    const used = row.filter((v) => !Number.isNaN(v));
+    const segLoss = used.length === 0 ? 0 : used.reduce((a, b) => a + b, 0) / used.length;
+    loss += segLoss / segs.length;
+    terms.push(row);
+    list.forEach((c, j) => {
+      if (Number.isNaN(row[j])) return;
+      px.forEach(([n, s], i) => {
+        dLdp[at(n, c, s)] += grads[j][i] / used.length / segs.length;
+      });
+    });
+  }
+  if (!o.fromLogits) return { terms, loss, grad: dLdp };
+  // through the softmax: dL/dx_c = p_c·(dL/dp_c − Σ_k p_k·dL/dp_k)
+  const grad = new Array<number>(pred.length).fill(0);
+  for (let n = 0; n < N; n++) {
+    for (let s = 0; s < S; s++) {
+      let dot = 0;
+      for (let c = 0; c < C; c++) dot += p[at(n, c, s)] * dLdp[at(n, c, s)];
+      for (let c = 0; c < C; c++) grad[at(n, c, s)] = p[at(n, c, s)] * (dLdp[at(n, c, s)] - dot);
+    }
+  }
+  return { terms, loss, grad };
+}
