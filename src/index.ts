@@ -4,6 +4,7 @@ import { type CombinedApi, combinedApi } from "./losses/combined";
 import { type ElementwiseApi, elementwiseApi } from "./losses/elementwise";
 import { type LovaszApi, lovaszApi } from "./losses/lovasz";
 import { type LovaszSoftmaxApi, lovaszSoftmaxApi } from "./losses/lovaszSoftmax";
+import { type GeneralizedDiceApi, generalizedDiceApi } from "./losses/multiclassRegion";
 import { type RegionApi, regionApi } from "./losses/region";
 import { type WeightedApi, weightedApi } from "./losses/weighted";
 import { type ConfusionApi, confusionApi } from "./metrics/confusion";
@@ -17,6 +18,14 @@ export type { LossAndGrad } from "./losses/common";
 export type { ElementwiseApi } from "./losses/elementwise";
 export type { LovaszApi, LovaszGradOptions, LovaszHingeOptions, LovaszPreset } from "./losses/lovasz";
 export type { LovaszClasses, LovaszSoftmaxApi, LovaszSoftmaxGradOptions, LovaszSoftmaxOptions } from "./losses/lovaszSoftmax";
+export type {
+  GeneralizedDiceApi,
+  GeneralizedDiceOptions,
+  MulticlassFocalTverskyOptions,
+  MulticlassPreset,
+  MulticlassRegionOptions,
+  MulticlassTverskyOptions,
+} from "./losses/multiclassRegion";
 export type { RegionApi } from "./losses/region";
 export type {
   BoundaryWeightsOptions,
@@ -89,7 +98,8 @@ export interface Segloss
     MeanIoUApi,
     LovaszApi,
     LovaszSoftmaxApi,
-    ConfusionApi {}
+    ConfusionApi,
+    GeneralizedDiceApi {}
 
 function instanceApi(rt: Runtime): InstanceApi {
   return {
@@ -121,5 +131,6 @@ export async function create(opts: LoadOptions = {}): Promise<Segloss> {
     ...objectMetricsApi(rt),
     ...meanIoUApi(rt),
     ...confusionApi(rt),
+    ...generalizedDiceApi(rt),
   };
 }

@@ -7,6 +7,7 @@ import {
   type FocalTverskyOptions,
   GRAD_OPTIONS,
   type GradOptions,
+  isMulticlassCall,
   type RegionOptions,
   type Resolved,
   resolve,
@@ -17,6 +18,14 @@ import type { TensorLike } from "../tensor";
 import type { Runtime } from "../wasm";
 import type { LossAndGrad } from "./common";
 import { type BinaryInputs, binaryInputs, checkStats, gradBuffer, ignoreArg, newStats, reduceTerms } from "./common";
+import {
+  type MulticlassFocalTverskyOptions,
+  type MulticlassRegionOptions,
+  type MulticlassTverskyOptions,
+  multiclassDiceCoefficient,
+  multiclassRegionLoss,
+  multiclassRegionLossGrad,
+} from "./multiclassRegion";
 
 export type Score = "dice" | "jaccard" | "tversky" | "focalTversky";
 
@@ -36,7 +45,7 @@ interface RegionKernels {
   ): void;
 }
 
-const SLOTS = 7; // REGION_SLOTS in assembly/region.ts
+export const SLOTS = 7; // REGION_SLOTS in assembly/region.ts
 const FLAG_LOGITS = 1;
 const FLAG_SQUARED = 2;
 const FLAG_SOFT = 4;
@@ -44,7 +53,7 @@ const FLAG_IGNORE = 8;
 /** −ln of the smallest score `log: true` takes (SPEC §4c). */
 const LOG_FLOOR = 1e-7;
 
-function flagsOf(r: Resolved, score: Score): number {
+export function flagsOf(r: Resolved, score: Score): number {
   const squared = r.squared && (score === "dice" || score === "jaccard");
   return (
     (r.fromLogits ? FLAG_LOGITS : 0) |
@@ -55,7 +64,7 @@ function flagsOf(r: Resolved, score: Score): number {
 }
 
 /** One term's score and its partial derivatives w.r.t. I and the prediction sum (Σp, or Σp² when squared). */
-function scoreOf(score: Score, r: Resolved, s: Float64Array, o: number): { S: number; dI: number; dP: number; St: number } {
+export function scoreOf(score: Score, r: Resolved, s: Float64Array, o: number): { S: number; dI: number; dP: number; St: number } {
   const [tp, St, Sp, St2, Sp2, Sabs] = [s[o], s[o + 1], s[o + 2], s[o + 3], s[o + 4], s[o + 5]];
   const I = r.softLabel ? (St + Sp - Sabs) / 2 : tp;
   const squared = r.squared && (score === "dice" || score === "jaccard");
@@ -137,6 +146,16 @@ export function regionTerms(rt: Runtime, score: Score, target: unknown, pred: un
     return rt.f64.slice(acc >>> 3, (acc >>> 3) + nSeg * SLOTS);
   });
 
+  return { ...lossTerms(score, r, sums, nSeg), sums, inputs, nSeg, segLen };
+}
+
+/** Each term's loss, whether it counts, its score and ∂term/∂score, from SLOTS sums per term (shared with the multi-class losses). */
+export function lossTerms(
+  score: Score,
+  r: Resolved,
+  sums: Float64Array,
+  nSeg: number,
+): { terms: Float64Array; kept: Uint8Array; scores: Float64Array; slope: Float64Array } {
   const terms = new Float64Array(nSeg);
   const kept = new Uint8Array(nSeg).fill(1);
   const scores = new Float64Array(nSeg);
@@ -165,7 +184,7 @@ export function regionTerms(rt: Runtime, score: Score, target: unknown, pred: un
     // 0/0 (smooth 0, nothing in either sum): the loss is NaN, and so is its gradient
     if (Number.isNaN(S)) slope[j] = Number.NaN;
   }
-  return { terms, kept, scores, slope, sums, inputs, nSeg, segLen };
+  return { terms, kept, scores, slope };
 }
 
 /** Adds (or writes) the gradient of Σ_j weight_j·term_j into `grad`. */
@@ -202,6 +221,7 @@ export function regionGradInto(
 }
 
 export function regionLoss(rt: Runtime, score: Score, target: unknown, pred: unknown, opts: unknown): number | Float32Array {
+  if (isMulticlassCall(opts)) return multiclassRegionLoss(rt, score, target, pred, opts);
   const r = resolve(score, checkOptions(score, opts, [score]));
   const res = regionTerms(rt, score, target, pred, r);
   if (r.reduction === "none") return Float32Array.from(res.terms);
@@ -215,6 +235,7 @@ export function regionLossGrad(
   pred: unknown,
   opts: unknown,
 ): { loss: number; grad: Float32Array } {
+  if (isMulticlassCall(opts)) return multiclassRegionLossGrad(rt, score, target, pred, opts);
   const checked = checkOptions(`${score}Grad`, opts, [score], GRAD_OPTIONS);
   const r = resolve(score, checked);
   if (r.reduction === "none") fail("E_OPTION", "opts.reduction", "'mean' or 'sum' (a gradient needs a scalar loss)", "'none'");
@@ -228,24 +249,30 @@ export function regionLossGrad(
 
 /** Mean over kept terms of the score (1 − loss term without log). */
 export function diceCoefficient(rt: Runtime, target: unknown, pred: unknown, opts: unknown): number | Float32Array {
+  if (isMulticlassCall(opts)) return multiclassDiceCoefficient(rt, target, pred, opts);
   const r = resolve("dice", checkOptions("diceCoefficient", opts, ["dice"]));
   const res = regionTerms(rt, "dice", target, pred, { ...r, log: false });
   if (r.reduction === "none") return Float32Array.from(res.scores);
   return reduceTerms(res.scores, res.kept, r.reduction).value;
 }
 
-/** The region losses of a segloss instance: one term per image (or per batch with `perImage: false`). */
+/** The region losses of a segloss instance: one term per image (or per batch with `perImage: false`);
+ * `mode: 'multiclass' | 'multilabel'` gives one term per image and class (src/losses/multiclassRegion.ts). */
 export interface RegionApi {
-  dice(target: TensorLike, pred: TensorLike, opts?: RegionOptions): number | Float32Array;
-  diceGrad(target: TensorLike, pred: TensorLike, opts?: RegionOptions & GradOptions): LossAndGrad;
+  dice(target: TensorLike, pred: TensorLike, opts?: RegionOptions | MulticlassRegionOptions): number | Float32Array;
+  diceGrad(target: TensorLike, pred: TensorLike, opts?: (RegionOptions | MulticlassRegionOptions) & GradOptions): LossAndGrad;
   /** The mean Dice score D (not a loss). */
-  diceCoefficient(target: TensorLike, pred: TensorLike, opts?: RegionOptions): number | Float32Array;
-  jaccard(target: TensorLike, pred: TensorLike, opts?: RegionOptions): number | Float32Array;
-  jaccardGrad(target: TensorLike, pred: TensorLike, opts?: RegionOptions & GradOptions): LossAndGrad;
-  tversky(target: TensorLike, pred: TensorLike, opts?: TverskyOptions): number | Float32Array;
-  tverskyGrad(target: TensorLike, pred: TensorLike, opts?: TverskyOptions & GradOptions): LossAndGrad;
-  focalTversky(target: TensorLike, pred: TensorLike, opts?: FocalTverskyOptions): number | Float32Array;
-  focalTverskyGrad(target: TensorLike, pred: TensorLike, opts?: FocalTverskyOptions & GradOptions): LossAndGrad;
+  diceCoefficient(target: TensorLike, pred: TensorLike, opts?: RegionOptions | MulticlassRegionOptions): number | Float32Array;
+  jaccard(target: TensorLike, pred: TensorLike, opts?: RegionOptions | MulticlassRegionOptions): number | Float32Array;
+  jaccardGrad(target: TensorLike, pred: TensorLike, opts?: (RegionOptions | MulticlassRegionOptions) & GradOptions): LossAndGrad;
+  tversky(target: TensorLike, pred: TensorLike, opts?: TverskyOptions | MulticlassTverskyOptions): number | Float32Array;
+  tverskyGrad(target: TensorLike, pred: TensorLike, opts?: (TverskyOptions | MulticlassTverskyOptions) & GradOptions): LossAndGrad;
+  focalTversky(target: TensorLike, pred: TensorLike, opts?: FocalTverskyOptions | MulticlassFocalTverskyOptions): number | Float32Array;
+  focalTverskyGrad(
+    target: TensorLike,
+    pred: TensorLike,
+    opts?: (FocalTverskyOptions | MulticlassFocalTverskyOptions) & GradOptions,
+  ): LossAndGrad;
 }
 
 export function regionApi(rt: Runtime): RegionApi {
