@@ -3,6 +3,7 @@ export { regionSums, regionGrad } from "./region";
 export { softmaxForward, softmaxBackward, sigmoidForward, sigmoidBackward } from "./activation";
 export { stageLabels, toClassMajor, toPixelMajor, rangeClassMajor } from "./multiclass";
 export { mcRegionSums, mcRegionGrad } from "./multiclassRegion";
+export { ceSums, ceGrad, mcFocalSums, mcFocalGrad, ovrFocalSums, ovrFocalGrad } from "./multiclassElementwise";
 export { bceSums, bceGrad, focalSums, focalGrad } from "./elementwise";
 export { cmpPackF32, cmpPackF64, cmpPackU8, cmpCountRuns, cmpLabel, cmpPairBytes, cmpPairs, cmpPaint } from "./components";
 export { poolScratchBytes, boundaryMap, scaleF32 } from "./pool";

@@ -4,6 +4,7 @@ import { type CombinedApi, combinedApi } from "./losses/combined";
 import { type ElementwiseApi, elementwiseApi } from "./losses/elementwise";
 import { type LovaszApi, lovaszApi } from "./losses/lovasz";
 import { type LovaszSoftmaxApi, lovaszSoftmaxApi } from "./losses/lovaszSoftmax";
+import { type MulticlassElementwiseApi, multiclassElementwiseApi } from "./losses/multiclassElementwise";
 import { type GeneralizedDiceApi, generalizedDiceApi } from "./losses/multiclassRegion";
 import { type RegionApi, regionApi } from "./losses/region";
 import { type WeightedApi, weightedApi } from "./losses/weighted";
@@ -18,6 +19,11 @@ export type { LossAndGrad } from "./losses/common";
 export type { ElementwiseApi } from "./losses/elementwise";
 export type { LovaszApi, LovaszGradOptions, LovaszHingeOptions, LovaszPreset } from "./losses/lovasz";
 export type { LovaszClasses, LovaszSoftmaxApi, LovaszSoftmaxGradOptions, LovaszSoftmaxOptions } from "./losses/lovaszSoftmax";
+export type {
+  CrossEntropyOptions,
+  MulticlassElementwiseApi,
+  MulticlassFocalOptions,
+} from "./losses/multiclassElementwise";
 export type {
   GeneralizedDiceApi,
   GeneralizedDiceOptions,
@@ -92,6 +98,7 @@ export interface Segloss
   extends InstanceApi,
     ElementwiseApi,
     RegionApi,
+    MulticlassElementwiseApi,
     CombinedApi,
     ObjectMetricsApi,
     WeightedApi,
@@ -124,6 +131,7 @@ export async function create(opts: LoadOptions = {}): Promise<Segloss> {
     ...instanceApi(rt),
     ...elementwiseApi(rt),
     ...regionApi(rt),
+    ...multiclassElementwiseApi(rt),
     ...lovaszApi(rt),
     ...lovaszSoftmaxApi(rt),
     ...combinedApi(rt),

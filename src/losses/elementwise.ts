@@ -7,6 +7,7 @@ import {
   type FocalOptions,
   GRAD_OPTIONS,
   type GradOptions,
+  isMulticlassCall,
   type PartName,
   type Resolved,
   resolve,
@@ -16,6 +17,7 @@ import type { NumericArray, TensorLike } from "../tensor";
 import type { Runtime } from "../wasm";
 import type { LossAndGrad } from "./common";
 import { type BinaryInputs, binaryInputs, checkStats, gradBuffer, ignoreArg, newStats, perPixelData } from "./common";
+import { type MulticlassFocalOptions, multiclassFocal, multiclassFocalGrad } from "./multiclassElementwise";
 
 const FLAG_LOGITS = 1;
 const FLAG_IGNORE = 8;
@@ -259,15 +261,15 @@ export interface ElementwiseApi {
   bce(target: TensorLike, pred: TensorLike, opts?: BceOptions): number | Float32Array;
   bceGrad(target: TensorLike, pred: TensorLike, opts?: BceOptions & GradOptions): LossAndGrad;
   /** The seed's focal loss (`'sum'`), or Lin et al.'s with `variant: 'standard'`. */
-  focal(target: TensorLike, pred: TensorLike, opts?: FocalOptions): number | Float32Array;
-  focalGrad(target: TensorLike, pred: TensorLike, opts?: FocalOptions & GradOptions): LossAndGrad;
+  focal(target: TensorLike, pred: TensorLike, opts?: FocalOptions | MulticlassFocalOptions): number | Float32Array;
+  focalGrad(target: TensorLike, pred: TensorLike, opts?: (FocalOptions | MulticlassFocalOptions) & GradOptions): LossAndGrad;
 }
 
 export function elementwiseApi(rt: Runtime): ElementwiseApi {
   return {
     bce: (t, p, o) => elementwiseLoss(rt, "bce", t, p, o),
     bceGrad: (t, p, o) => elementwiseLossGrad(rt, "bce", t, p, o),
-    focal: (t, p, o) => elementwiseLoss(rt, "focal", t, p, o),
-    focalGrad: (t, p, o) => elementwiseLossGrad(rt, "focal", t, p, o),
+    focal: (t, p, o) => (isMulticlassCall(o) ? multiclassFocal(rt, t, p, o) : elementwiseLoss(rt, "focal", t, p, o)),
+    focalGrad: (t, p, o) => (isMulticlassCall(o) ? multiclassFocalGrad(rt, t, p, o) : elementwiseLossGrad(rt, "focal", t, p, o)),
   };
 }

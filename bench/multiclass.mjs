@@ -1,0 +1,300 @@
+#!/usr/bin/env node
+// segloss multi-class element-wise benchmark: crossEntropy, the multi-class
+// focal loss and (when the multi-class Dice exists) Dice + CE on 4×21×256×256
+// predictions with uint8 labels — probabilities and logits, NCHW and NHWC — by
+// segloss (copy-in, in wasm memory, scalar build), a one-pass plain-JS loop and
+// TensorFlow.js (cpu and wasm backends, the same formulas: oneHot, log, sums;
+// softmax for logits). Medians, Melem/s (N·C·H·W per second) and ratios.
+//
+//   node bench/multiclass.mjs [--quick] [--shape N,H,W] [--classes C] [--no-tf] [--segloss MODULE]
+
+import { mulberry32 as rng } from "./data.mjs";
+import { envLine, fail, fmt3, fmtMs, loadSegloss, machine, measure, parseOptions, table, timeBudget } from "./lib.mjs";
+import { loadTf } from "./peers/tfjs.mjs";
+
+const USAGE = "usage: node bench/multiclass.mjs [--quick] [--shape N,H,W] [--classes C] [--no-tf] [--segloss MODULE]";
+const args = { quick: false, shape: [4, 256, 256], C: 21, tf: true, segloss: "../dist/index.js", out: null };
+parseOptions(process.argv.slice(2), args, USAGE, (a, value) => {
+  if (a === "--no-tf") args.tf = false;
+  else if (a === "--classes" || a.startsWith("--classes=")) args.C = Number(value());
+  else return false;
+  return true;
+});
+const m = timeBudget(args.quick);
+const EPS = Math.fround(1e-7);
+const HI = Math.fround(1 - EPS);
+
+// ------------------------------------------------------------------- data
+
+const [N, H, W] = args.shape;
+const C = args.C;
+const S = H * W;
+const labels = new Uint8Array(N * S);
+const logitsNchw = new Float32Array(N * C * S);
+{
+  const r = rng(0x5e61055);
+  for (let i = 0; i < labels.length; i++) labels[i] = Math.floor(r() * C);
+  for (let n = 0; n < N; n++)
+    for (let s = 0; s < S; s++) {
+      const y = labels[n * S + s];
+      for (let c = 0; c < C; c++) logitsNchw[(n * C + c) * S + s] = (r() - 0.5) * 8 + (c === y ? 3 : 0);
+    }
+}
+function softmaxNchw(x) {
+  const p = new Float32Array(x.length);
+  for (let n = 0; n < N; n++)
+    for (let s = 0; s < S; s++) {
+      let mx = -Infinity;
+      for (let c = 0; c < C; c++) mx = Math.max(mx, x[(n * C + c) * S + s]);
+      let z = 0;
+      for (let c = 0; c < C; c++) z += Math.exp(x[(n * C + c) * S + s] - mx);
+      for (let c = 0; c < C; c++) p[(n * C + c) * S + s] = Math.exp(x[(n * C + c) * S + s] - mx) / z;
+    }
+  return p;
+}
+function toNhwc(a) {
+  const b = new Float32Array(a.length);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let s = 0; s < S; s++) b[(n * S + s) * C + c] = a[(n * C + c) * S + s];
+  return b;
+}
+const probsNchw = softmaxNchw(logitsNchw);
+const data = {
+  NCHW: { probs: probsNchw, logits: logitsNchw, shape: [N, C, H, W] },
+  NHWC: { probs: toNhwc(probsNchw), logits: toNhwc(logitsNchw), shape: [N, H, W, C] },
+};
+
+// ---------------------------------------------------------------- plain JS
+
+/** Index of (n, c, s) and the pixel's stride between classes. */
+const layoutIdx = (nhwc) => (nhwc ? [(n, c, s) => (n * S + s) * C + c, 1] : [(n, c, s) => (n * C + c) * S + s, S]);
+
+/** One pass per pixel: −ln clip(p_y) or the log-sum-exp of the logits minus x_y; mean over pixels. */
+function plainCe(pred, nhwc, logits) {
+  const [at, cs] = layoutIdx(nhwc);
+  let sum = 0;
+  for (let n = 0; n < N; n++)
+    for (let s = 0; s < S; s++) {
+      const y = labels[n * S + s];
+      const b = at(n, 0, s);
+      if (!logits) {
+        sum -= Math.log(Math.min(Math.max(pred[b + y * cs], EPS), HI));
+        continue;
+      }
+      let mx = -Infinity;
+      for (let c = 0; c < C; c++) mx = Math.max(mx, pred[b + c * cs]);
+      let z = 0;
+      for (let c = 0; c < C; c++) z += Math.exp(pred[b + c * cs] - mx);
+      sum += mx + Math.log(z) - pred[b + y * cs];
+    }
+  return sum / (N * S);
+}
+
+/** Softmax focal (α = 1, γ = 2) per pixel on the own class. */
+function plainFocal(pred, nhwc, logits) {
+  const [at, cs] = layoutIdx(nhwc);
+  let sum = 0;
+  for (let n = 0; n < N; n++)
+    for (let s = 0; s < S; s++) {
+      const y = labels[n * S + s];
+      const b = at(n, 0, s);
+      let lp;
+      let p;
+      if (logits) {
+        let mx = -Infinity;
+        for (let c = 0; c < C; c++) mx = Math.max(mx, pred[b + c * cs]);
+        let z = 0;
+        for (let c = 0; c < C; c++) z += Math.exp(pred[b + c * cs] - mx);
+        lp = pred[b + y * cs] - mx - Math.log(z);
+        p = Math.exp(lp);
+      } else {
+        p = Math.min(Math.max(pred[b + y * cs], EPS), HI);
+        lp = Math.log(p);
+      }
+      sum -= (1 - p) * (1 - p) * lp;
+    }
+  return sum / (N * S);
+}
+
+/** Multi-class Dice (per image per class, smooth 1) + CE, both in one pass over the prediction. */
+function plainDiceCe(pred, nhwc, logits) {
+  const [at, cs] = layoutIdx(nhwc);
+  const I = new Float64Array(N * C);
+  const P = new Float64Array(N * C);
+  const T = new Float64Array(N * C);
+  const q = new Float64Array(C);
+  let ce = 0;
+  for (let n = 0; n < N; n++)
+    for (let s = 0; s < S; s++) {
+      const y = labels[n * S + s];
+      const b = at(n, 0, s);
+      if (logits) {
+        let mx = -Infinity;
+        for (let c = 0; c < C; c++) mx = Math.max(mx, pred[b + c * cs]);
+        let z = 0;
+        for (let c = 0; c < C; c++) {
+          q[c] = Math.exp(pred[b + c * cs] - mx);
+          z += q[c];
+        }
+        for (let c = 0; c < C; c++) P[n * C + c] += q[c] / z;
+        I[n * C + y] += q[y] / z;
+        ce += mx + Math.log(z) - pred[b + y * cs];
+      } else {
+        for (let c = 0; c < C; c++) P[n * C + c] += pred[b + c * cs];
+        const py = pred[b + y * cs];
+        I[n * C + y] += py;
+        ce -= Math.log(Math.min(Math.max(py, EPS), HI));
+      }
+      T[n * C + y]++;
+    }
+  let dice = 0;
+  for (let k = 0; k < N * C; k++) dice += 1 - (2 * I[k] + 1) / (T[k] + P[k] + 1);
+  return dice / (N * C) + ce / (N * S);
+}
+
+// ------------------------------------------------------------- TensorFlow.js
+
+/** The same formulas with tf ops; NCHW inputs are transposed to channels-last first (tf's softmax axis). */
+function tfLosses(tf) {
+  const lastAxis = (x, nhwc) => (nhwc ? x : tf.transpose(x, [0, 2, 3, 1]));
+  const oneHot = (lab) => tf.oneHot(lab, C); // [N, H, W, C]
+  const logP = (inp, nhwc, logits) =>
+    logits ? tf.logSoftmax(lastAxis(inp.x, nhwc)) : tf.log(tf.clipByValue(lastAxis(inp.p, nhwc), EPS, HI));
+  const ce = (inp, nhwc, logits) => tf.div(tf.neg(tf.sum(tf.mul(oneHot(inp.t), logP(inp, nhwc, logits)))), tf.scalar(N * S));
+  const focal = (inp, nhwc, logits) => {
+    const lp = logP(inp, nhwc, logits);
+    const p = logits ? tf.exp(lp) : tf.clipByValue(lastAxis(inp.p, nhwc), EPS, HI);
+    const w = tf.square(tf.sub(tf.scalar(1), p));
+    return tf.div(tf.neg(tf.sum(tf.mul(tf.mul(oneHot(inp.t), w), lp))), tf.scalar(N * S));
+  };
+  const diceCe = (inp, nhwc, logits) => {
+    const p = logits ? tf.softmax(lastAxis(inp.x, nhwc)) : lastAxis(inp.p, nhwc);
+    const t = oneHot(inp.t);
+    const i = tf.sum(tf.mul(t, p), [1, 2]);
+    const st = tf.sum(t, [1, 2]);
+    const sp = tf.sum(p, [1, 2]);
+    const d = tf.div(tf.add(tf.mul(tf.scalar(2), i), tf.scalar(1)), tf.add(tf.add(st, sp), tf.scalar(1)));
+    return tf.add(tf.mean(tf.sub(tf.scalar(1), d)), ce(inp, nhwc, logits));
+  };
+  return { ce, focal, diceCe };
+}
+
+// ------------------------------------------------------------------ segloss
+
+const { mod, note } = await loadSegloss(args.segloss);
+if (!mod) fail(note);
+const simd = await mod.create({ memoryBytes: 256 * 1024 * 1024 });
+const scalar = await mod.create({ simd: false, memoryBytes: 256 * 1024 * 1024 });
+const lshape = [N, H, W];
+let hasDice = true;
+try {
+  simd.dice(
+    { data: labels.subarray(0, S), shape: [1, H, W] },
+    { data: probsNchw.subarray(0, C * S), shape: [1, C, H, W] },
+    { mode: "multiclass" },
+  );
+} catch (e) {
+  hasDice = false;
+  console.error(`(no multi-class Dice yet: ${String(e.message).split("\n")[0]})`);
+}
+
+const seglossCall = {
+  ce: (seg, pred, shape, layout, logits) =>
+    seg.crossEntropy({ data: labels, shape: lshape }, { data: pred, shape }, { layout, fromLogits: logits }),
+  focal: (seg, pred, shape, layout, logits) =>
+    seg.focal({ data: labels, shape: lshape }, { data: pred, shape }, { mode: "multiclass", layout, fromLogits: logits }),
+  diceCe: (seg, pred, shape, layout, logits) => {
+    const t = { data: labels, shape: lshape };
+    const p = { data: pred, shape };
+    return seg.dice(t, p, { mode: "multiclass", layout, fromLogits: logits }) + seg.crossEntropy(t, p, { layout, fromLogits: logits });
+  },
+};
+const plainCall = { ce: plainCe, focal: plainFocal, diceCe: plainDiceCe };
+const NAMES = { ce: "crossEntropy", focal: "focal (softmax, γ 2)", diceCe: "Dice + CE" };
+
+const workloads = [];
+for (const kind of ["ce", "focal", "diceCe"]) {
+  if (kind === "diceCe" && !hasDice) continue;
+  for (const logits of [false, true])
+    for (const layout of ["NCHW", "NHWC"]) {
+      if (kind === "focal" && layout === "NHWC") continue; // the layout costs the same as for CE
+      workloads.push({ kind, logits, layout, name: `${NAMES[kind]}, ${logits ? "logits" : "probabilities"} ${layout}` });
+    }
+}
+
+const elems = N * C * S;
+const rows = [];
+const results = [];
+const tfRuns = {};
+if (args.tf) {
+  for (const backend of ["cpu", "wasm"]) {
+    try {
+      const peer = await loadTf(backend);
+      const tf = await import("@tensorflow/tfjs-core");
+      await peer.activate();
+      const L = tfLosses(tf);
+      const inputs = {};
+      for (const layout of ["NCHW", "NHWC"]) {
+        inputs[layout] = {
+          t: tf.tensor(labels, lshape, "int32"),
+          p: tf.tensor(data[layout].probs, data[layout].shape),
+          x: tf.tensor(data[layout].logits, data[layout].shape),
+        };
+      }
+      for (const w of workloads) {
+        const run = () => {
+          const out = tf.tidy(() => L[w.kind](inputs[w.layout], w.layout === "NHWC", w.logits));
+          const v = out.dataSync()[0];
+          out.dispose();
+          return v;
+        };
+        tfRuns[`${backend} ${w.name}`] = measure(run, m);
+      }
+      for (const layout of ["NCHW", "NHWC"]) for (const k of ["t", "p", "x"]) inputs[layout][k].dispose();
+    } catch (e) {
+      console.error(`(tfjs-${backend} skipped: ${String(e.message).split("\n")[0]})`);
+    }
+  }
+}
+
+for (const w of workloads) {
+  const d = data[w.layout];
+  const pred = w.logits ? d.logits : d.probs;
+  const plain = measure(() => plainCall[w.kind](pred, w.layout === "NHWC", w.logits), m);
+  const copy = measure(() => seglossCall[w.kind](simd, pred, d.shape, w.layout, w.logits), m);
+  const resident = (seg) => {
+    const v = seg.alloc(Float32Array, pred.length);
+    try {
+      v.set(pred);
+      return measure(() => seglossCall[w.kind](seg, v, d.shape, w.layout, w.logits), m);
+    } finally {
+      seg.free(v);
+    }
+  };
+  const mem = resident(simd);
+  const sc = resident(scalar);
+  const tw = tfRuns[`wasm ${w.name}`];
+  const tc = tfRuns[`cpu ${w.name}`];
+  const line = (label, r) => [
+    w.name,
+    label,
+    fmtMs(r.medianMs),
+    fmt3(elems / (r.medianMs / 1000) / 1e6),
+    tw ? fmt3(tw.medianMs / r.medianMs) : "—",
+    fmt3(plain.medianMs / r.medianMs),
+  ];
+  if (tc) rows.push(line("tfjs-cpu", tc));
+  if (tw) rows.push(line("tfjs-wasm", tw));
+  rows.push(line("plain JS (one pass)", plain));
+  rows.push(line("**segloss SIMD (copy-in)**", copy));
+  rows.push(line("**segloss SIMD (in wasm memory)**", mem));
+  rows.push(line("segloss scalar build (in wasm memory)", sc));
+  // the values agree across implementations (a sanity check, not a test)
+  results.push([w.name, plain.value, copy.value, tw?.value ?? null]);
+}
+
+console.log(envLine(machine("unknown CPU"), { load: "1" }));
+console.log(`N=${N}, C=${C}, ${H}×${W}, uint8 labels; ratios are medians of one process\n`);
+console.log(table(["workload", "row", "median ms", "Melem/s", "× tfjs-wasm", "× plain JS"], rows));
+console.log("\nvalues (plain JS, segloss, tfjs-wasm):");
+for (const [name, a, b, c] of results)
+  console.log(`  ${name}: ${a.toPrecision(7)} ${Number(b).toPrecision(7)} ${c === null ? "—" : c.toPrecision(7)}`);
