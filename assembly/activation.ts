@@ -3,48 +3,40 @@
 // base + 4·(c·stride + i), so the vector loops run over 4 pixels at a time and
 // the class loop is the outer one (one exp per element, one log per pixel).
 //
-// The forward passes fold the logits' range into stats[0..1] (f32 min, max;
-// NaN if any logit is NaN) for the caller's validation.
+// The forward passes return the largest |logit| bit pattern, one integer max
+// per vector: the caller checks it against the largest finite float and
+// finds the offending range only when that check fails.
 
 import { exp1, exp4, log1, log4, sigmoid1, sigmoid4 } from "./math";
-import { foldRange } from "./simd";
 
 // @ts-ignore: decorator
 @inline function at(base: usize, stride: i32, c: i32, i: i32): usize {
   return base + ((<usize>c * <usize>stride + <usize>i) << 2);
 }
 
-/** NaN-aware range fold: NaN anywhere stores NaN. */
-// @ts-ignore: decorator
-@inline function foldLogits(stats: usize, lo: f32, hi: f32, nan: bool): void {
-  if (nan) foldRange(stats, NaN, NaN);
-  else foldRange(stats, lo, hi);
-}
-
 /**
  * p = softmax(x) over the C classes of each of `len` pixels. When `lse` is
  * not 0, also writes each pixel's log-sum-exp (so ln p_c = x_c − lse exactly,
  * for cross-entropy). `p` may alias `x` only when the strides are equal.
+ * Returns the largest |x| bit pattern: above 0x7f7fffff some logit is ±Inf or NaN.
  */
-export function softmaxForward(x: usize, xStride: i32, p: usize, pStride: i32, len: i32, C: i32, lse: usize, stats: usize): void {
+export function softmaxForward(x: usize, xStride: i32, p: usize, pStride: i32, len: i32, C: i32, lse: usize): u32 {
   let i = 0;
-  let lo: f32 = Infinity;
-  let hi: f32 = -Infinity;
-  let nan = false;
+  let bits: u32 = 0;
   if (ASC_FEATURE_SIMD) {
-    let vlo = f32x4.splat(Infinity);
-    let vhi = f32x4.splat(-Infinity);
-    let vnan = i32x4.splat(0);
+    const abs = i32x4.splat(0x7fffffff);
+    let vbits = i32x4.splat(0);
     for (; i + 4 <= len; i += 4) {
       let m = v128.load(at(x, xStride, 0, i));
-      for (let c = 1; c < C; c++) m = f32x4.pmax(m, v128.load(at(x, xStride, c, i)));
+      vbits = i32x4.max_u(vbits, v128.and(m, abs));
+      for (let c = 1; c < C; c++) {
+        const v = v128.load(at(x, xStride, c, i));
+        m = f32x4.pmax(m, v);
+        vbits = i32x4.max_u(vbits, v128.and(v, abs));
+      }
       let s = f32x4.splat(0);
       for (let c = 0; c < C; c++) {
-        const v = v128.load(at(x, xStride, c, i));
-        vlo = f32x4.pmin(vlo, v);
-        vhi = f32x4.pmax(vhi, v);
-        vnan = v128.or(vnan, f32x4.ne(v, v));
-        const e = exp4(f32x4.sub(v, m));
+        const e = exp4(f32x4.sub(v128.load(at(x, xStride, c, i)), m));
         s = f32x4.add(s, e);
         v128.store(at(p, pStride, c, i), e);
       }
@@ -55,20 +47,18 @@ export function softmaxForward(x: usize, xStride: i32, p: usize, pStride: i32, l
       }
       if (lse) v128.store(lse + (<usize>i << 2), f32x4.add(m, log4(s)));
     }
-    lo = min(min(f32x4.extract_lane(vlo, 0), f32x4.extract_lane(vlo, 1)), min(f32x4.extract_lane(vlo, 2), f32x4.extract_lane(vlo, 3)));
-    hi = max(max(f32x4.extract_lane(vhi, 0), f32x4.extract_lane(vhi, 1)), max(f32x4.extract_lane(vhi, 2), f32x4.extract_lane(vhi, 3)));
-    nan = v128.any_true(vnan);
+    bits = max(max(i32x4.extract_lane(vbits, 0) as u32, i32x4.extract_lane(vbits, 1) as u32), max(i32x4.extract_lane(vbits, 2) as u32, i32x4.extract_lane(vbits, 3) as u32));
   }
   for (; i < len; i++) {
     let m = load<f32>(at(x, xStride, 0, i));
-    for (let c = 1; c < C; c++) m = max(m, load<f32>(at(x, xStride, c, i)));
-    let s: f32 = 0;
     for (let c = 0; c < C; c++) {
       const v = load<f32>(at(x, xStride, c, i));
-      lo = min(lo, v);
-      hi = max(hi, v);
-      if (v != v) nan = true;
-      const e = exp1(v - m);
+      m = max(m, v);
+      bits = max(bits, reinterpret<u32>(v) & 0x7fffffff);
+    }
+    let s: f32 = 0;
+    for (let c = 0; c < C; c++) {
+      const e = exp1(load<f32>(at(x, xStride, c, i)) - m);
       s += e;
       store<f32>(at(p, pStride, c, i), e);
     }
@@ -79,7 +69,7 @@ export function softmaxForward(x: usize, xStride: i32, p: usize, pStride: i32, l
     }
     if (lse) store<f32>(lse + (<usize>i << 2), m + log1(s));
   }
-  foldLogits(stats, lo, hi, nan);
+  return bits;
 }
 
 /** In place: g_c ← p_c·(g_c − Σ_k p_k·g_k), the gradient w.r.t. the logits from the one w.r.t. softmax p. */
@@ -105,39 +95,30 @@ export function softmaxBackward(p: usize, pStride: i32, g: usize, gStride: i32, 
   }
 }
 
-/** p = sigmoid(x) for each of the C channels of `len` pixels. */
-export function sigmoidForward(x: usize, xStride: i32, p: usize, pStride: i32, len: i32, C: i32, stats: usize): void {
-  let lo: f32 = Infinity;
-  let hi: f32 = -Infinity;
-  let nan = false;
+/** p = sigmoid(x) for each of the C channels of `len` pixels; returns the largest |x| bit pattern (as softmaxForward). */
+export function sigmoidForward(x: usize, xStride: i32, p: usize, pStride: i32, len: i32, C: i32): u32 {
+  let bits: u32 = 0;
   for (let c = 0; c < C; c++) {
     const xc = at(x, xStride, c, 0);
     const pc = at(p, pStride, c, 0);
     let i = 0;
     if (ASC_FEATURE_SIMD) {
-      let vlo = f32x4.splat(Infinity);
-      let vhi = f32x4.splat(-Infinity);
-      let vnan = i32x4.splat(0);
+      const abs = i32x4.splat(0x7fffffff);
+      let vbits = i32x4.splat(0);
       for (; i + 4 <= len; i += 4) {
         const v = v128.load(xc + (<usize>i << 2));
-        vlo = f32x4.pmin(vlo, v);
-        vhi = f32x4.pmax(vhi, v);
-        vnan = v128.or(vnan, f32x4.ne(v, v));
+        vbits = i32x4.max_u(vbits, v128.and(v, abs));
         v128.store(pc + (<usize>i << 2), sigmoid4(v));
       }
-      lo = min(lo, min(min(f32x4.extract_lane(vlo, 0), f32x4.extract_lane(vlo, 1)), min(f32x4.extract_lane(vlo, 2), f32x4.extract_lane(vlo, 3))));
-      hi = max(hi, max(max(f32x4.extract_lane(vhi, 0), f32x4.extract_lane(vhi, 1)), max(f32x4.extract_lane(vhi, 2), f32x4.extract_lane(vhi, 3))));
-      if (v128.any_true(vnan)) nan = true;
+      bits = max(bits, max(max(i32x4.extract_lane(vbits, 0) as u32, i32x4.extract_lane(vbits, 1) as u32), max(i32x4.extract_lane(vbits, 2) as u32, i32x4.extract_lane(vbits, 3) as u32)));
     }
     for (; i < len; i++) {
       const v = load<f32>(xc + (<usize>i << 2));
-      lo = min(lo, v);
-      hi = max(hi, v);
-      if (v != v) nan = true;
+      bits = max(bits, reinterpret<u32>(v) & 0x7fffffff);
       store<f32>(pc + (<usize>i << 2), sigmoid1(v));
     }
   }
-  foldLogits(stats, lo, hi, nan);
+  return bits;
 }
 
 /** In place: g ← g·p·(1 − p), the gradient w.r.t. the logits from the one w.r.t. sigmoid p. */

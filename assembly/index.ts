@@ -1,7 +1,7 @@
 // The kernels' public surface: numeric arguments only (pointers, lengths, scalars).
 export { regionSums, regionGrad } from "./region";
 export { softmaxForward, softmaxBackward, sigmoidForward, sigmoidBackward } from "./activation";
-export { stageLabels, toClassMajor, toPixelMajor, rangeClassMajor } from "./multiclass";
+export { stageLabels, toClassMajor, toPixelMajor, rangeClassMajor, maxBitsClassMajor } from "./multiclass";
 export { mcRegionSums, mcRegionGrad } from "./multiclassRegion";
 export { ceSums, ceGrad, mcFocalSums, mcFocalGrad, ovrFocalSums, ovrFocalGrad } from "./multiclassElementwise";
 export { bceSums, bceGrad, focalSums, focalGrad } from "./elementwise";

@@ -10,7 +10,23 @@
  */
 export function stageLabels(src: usize, dst: usize, len: i32, C: i32, ignore: bool, ign: f32): i32 {
   const top = <f32>C;
-  for (let i = 0; i < len; i++) {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    // a vector of valid labels (or ignored ones) is converted in one go; any other goes to the scalar loop below
+    const vtop = f32x4.splat(top);
+    const vign = f32x4.splat(ignore ? ign : NaN); // NaN never compares equal: no ignored lanes
+    const vzero = f32x4.splat(0);
+    const minus1 = i32x4.splat(-1);
+    for (; i + 4 <= len; i += 4) {
+      const v = v128.load(src + (<usize>i << 2));
+      const skip = f32x4.eq(v, vign);
+      const whole = f32x4.eq(f32x4.floor(v), v);
+      const ok = v128.and(v128.and(f32x4.ge(v, vzero), f32x4.lt(v, vtop)), whole);
+      if (!i32x4.all_true(v128.or(ok, skip))) break;
+      v128.store(dst + (<usize>i << 2), v128.bitselect(minus1, i32x4.trunc_sat_f32x4_s(v), skip));
+    }
+  }
+  for (; i < len; i++) {
     const v = load<f32>(src + (<usize>i << 2));
     let label: i32;
     if (ignore && v == ign) label = -1;
@@ -72,4 +88,36 @@ export function rangeClassMajor(src: usize, stride: i32, len: i32, C: i32, stats
   }
   store<f32>(stats, min(load<f32>(stats), lo));
   store<f32>(stats, max(load<f32>(stats, 4), hi), 4);
+}
+
+/**
+ * The largest float32 bit pattern (as u32) in a class-major chunk, four
+ * independent integer maxima per step so the loop runs at load speed. It is
+ * ≤ 0x3f800000 exactly when every value is in [+0, 1]; −0, negatives and NaN
+ * exceed it (the caller then takes the exact range with rangeClassMajor).
+ */
+export function maxBitsClassMajor(src: usize, stride: i32, len: i32, C: i32): u32 {
+  let bits: u32 = 0;
+  for (let c = 0; c < C; c++) {
+    const base = src + ((<usize>c * <usize>stride) << 2);
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      let a = i32x4.splat(0);
+      let b = i32x4.splat(0);
+      let d = i32x4.splat(0);
+      let e = i32x4.splat(0);
+      for (; i + 16 <= len; i += 16) {
+        const q = base + (<usize>i << 2);
+        a = i32x4.max_u(a, v128.load(q));
+        b = i32x4.max_u(b, v128.load(q, 16));
+        d = i32x4.max_u(d, v128.load(q, 32));
+        e = i32x4.max_u(e, v128.load(q, 48));
+      }
+      for (; i + 4 <= len; i += 4) a = i32x4.max_u(a, v128.load(base + (<usize>i << 2)));
+      a = i32x4.max_u(i32x4.max_u(a, b), i32x4.max_u(d, e));
+      bits = max(bits, max(max(i32x4.extract_lane(a, 0) as u32, i32x4.extract_lane(a, 1) as u32), max(i32x4.extract_lane(a, 2) as u32, i32x4.extract_lane(a, 3) as u32)));
+    }
+    for (; i < len; i++) bits = max(bits, load<u32>(base + (<usize>i << 2)));
+  }
+  return bits;
 }

@@ -13,14 +13,15 @@ import type { MulticlassInputs } from "./multiclassInputs";
 
 /** assembly/activation.ts and assembly/multiclass.ts */
 interface ClassKernels {
-  softmaxForward(x: number, xStride: number, p: number, pStride: number, len: number, C: number, lse: number, stats: number): void;
+  softmaxForward(x: number, xStride: number, p: number, pStride: number, len: number, C: number, lse: number): number;
   softmaxBackward(p: number, pStride: number, g: number, gStride: number, len: number, C: number): void;
-  sigmoidForward(x: number, xStride: number, p: number, pStride: number, len: number, C: number, stats: number): void;
+  sigmoidForward(x: number, xStride: number, p: number, pStride: number, len: number, C: number): number;
   sigmoidBackward(p: number, pStride: number, g: number, gStride: number, len: number, C: number): void;
   stageLabels(src: number, dst: number, len: number, C: number, ignore: number, ign: number): number;
   toClassMajor(src: number, dst: number, dStride: number, len: number, C: number): void;
   toPixelMajor(src: number, sStride: number, dst: number, len: number, C: number): void;
   rangeClassMajor(src: number, stride: number, len: number, C: number, stats: number): void;
+  maxBitsClassMajor(src: number, stride: number, len: number, C: number): number;
 }
 
 /** What a kernel sees of one chunk: `len` pixels of image `n` from pixel `s0`. Pointers are byte addresses; 0 = absent. */
@@ -61,6 +62,10 @@ export interface ClassPass {
   run(chunk: ClassChunk): void;
 }
 
+/** Bit patterns (as u32) of 1.0f and of the largest finite float32: the fast range checks compare with them. */
+const ONE_BITS = 0x3f800000;
+const MAX_FINITE_BITS = 0x7f7fffff;
+
 /** Floats per class-major buffer: small enough that a chunk's buffers stay in the L2 cache. */
 const CHUNK_FLOATS = 1 << 15;
 
@@ -85,7 +90,7 @@ export function runClassPass(rt: Runtime, inp: MulticlassInputs, pass: ClassPass
     raw: nhwc ? plane : 0,
     labels: labels ? row : 0,
     lse: pass.wantLse && pass.activation === "softmax" ? row : 0,
-    stats: 32,
+    stats: 16,
   };
   const total = Object.values(sizes).reduce((a, b) => a + b, 0);
   const block = rt.alloc(total, "multi-class staging");
@@ -97,9 +102,11 @@ export function runClassPass(rt: Runtime, inp: MulticlassInputs, pass: ClassPass
       off += sizes[key];
     }
     const f32 = rt.f32;
-    const stats = ptr.stats >>> 2;
-    // [pred lo, hi, target lo, hi]
-    const resetStats = () => f32.set([Infinity, -Infinity, Infinity, -Infinity], stats);
+    const exactRange = (at: number, stride: number, len: number): [number, number] => {
+      f32.set([Infinity, -Infinity], ptr.stats >>> 2);
+      k.rangeClassMajor(at, stride, len, C, ptr.stats);
+      return [f32[ptr.stats >>> 2], f32[(ptr.stats >>> 2) + 1]];
+    };
     const ign = pass.ignoreIndex;
 
     // class-major copy of one chunk of `src` (prediction layout) into `dst`, returning [pointer, stride]
@@ -123,27 +130,33 @@ export function runClassPass(rt: Runtime, inp: MulticlassInputs, pass: ClassPass
     for (let n = 0; n < N; n++) {
       for (let s0 = 0; s0 < S; s0 += cap) {
         const len = Math.min(cap, S - s0);
-        resetStats();
         const [x, xStride] = stage(pred, predAt, ptr.x, n, s0, len);
         let p = x;
         let pStride = xStride;
+        // one integer max per vector; the exact range (for the message) only when it fails
+        let bits: number;
         if (pass.activation === "softmax") {
-          k.softmaxForward(x, xStride, ptr.p, cap, len, C, ptr.lse, ptr.stats);
+          bits = k.softmaxForward(x, xStride, ptr.p, cap, len, C, ptr.lse) >>> 0;
           [p, pStride] = [ptr.p, cap];
         } else if (pass.activation === "sigmoid") {
-          k.sigmoidForward(x, xStride, ptr.p, cap, len, C, ptr.stats);
+          bits = k.sigmoidForward(x, xStride, ptr.p, cap, len, C) >>> 0;
           [p, pStride] = [ptr.p, cap];
         } else {
-          k.rangeClassMajor(x, xStride, len, C, ptr.stats);
+          bits = k.maxBitsClassMajor(x, xStride, len, C) >>> 0;
         }
-        checkPred(f32[stats], f32[stats + 1], act);
+        if (bits > (act ? MAX_FINITE_BITS : ONE_BITS)) {
+          const [lo, hi] = exactRange(x, xStride, len);
+          checkPred(lo, hi, act);
+        }
 
         let t = 0;
         let tStride = 0;
         if (dense) {
           [t, tStride] = stage(dense, denseAt, ptr.t, n, s0, len);
-          k.rangeClassMajor(t, tStride, len, C, ptr.stats + 8);
-          checkTarget(f32[stats + 2], f32[stats + 3]);
+          if (k.maxBitsClassMajor(t, tStride, len, C) >>> 0 > ONE_BITS) {
+            const [lo, hi] = exactRange(t, tStride, len);
+            checkTarget(lo, hi);
+          }
         }
         if (labels) {
           f32.set(labels.subarray(n * S + s0, n * S + s0 + len), ptr.labels >>> 2);
