@@ -431,47 +431,27 @@ function sums(rt: Runtime, s: Setup, terms: Float32Array | null): [number, numbe
               );
               return;
             }
-            if (s.kind === "ce") {
-              k.ceSums(
-                ch.p,
-                ch.pStride,
-                ch.x,
-                ch.xStride,
-                ch.lse,
-                lab,
-                ch.t,
-                ch.tStride,
-                ch.len,
-                C,
-                w,
-                acc,
-                scratch,
-                s.flags,
-                EPS,
-                HI,
-                s.sm,
-              );
-            } else {
-              k.mcFocalSums(
-                ch.p,
-                ch.pStride,
-                ch.x,
-                ch.xStride,
-                ch.lse,
-                lab,
-                ch.t,
-                ch.tStride,
-                ch.len,
-                C,
-                w,
-                acc,
-                scratch,
-                s.flags,
-                EPS,
-                HI,
-                s.gamma,
-              );
-            }
+            // CE and softmax focal share one signature; the last argument is the smoothing or γ
+            const sums = s.kind === "ce" ? k.ceSums : k.mcFocalSums;
+            sums(
+              ch.p,
+              ch.pStride,
+              ch.x,
+              ch.xStride,
+              ch.lse,
+              lab,
+              ch.t,
+              ch.tStride,
+              ch.len,
+              C,
+              w,
+              acc,
+              scratch,
+              s.flags,
+              EPS,
+              HI,
+              s.kind === "ce" ? s.sm : s.gamma,
+            );
             if (perPixel && terms) {
               const at = ch.n * S + ch.s0;
               terms.set(rt.f32.subarray(scratch >>> 2, (scratch >>> 2) + ch.len), at);
