@@ -28,7 +28,6 @@ export type {
   GeneralizedDiceApi,
   GeneralizedDiceOptions,
   MulticlassFocalTverskyOptions,
-  MulticlassPreset,
   MulticlassRegionOptions,
   MulticlassTverskyOptions,
 } from "./losses/multiclassRegion";
@@ -58,6 +57,7 @@ export type {
   FocalOptions,
   FocalTverskyOptions,
   GradOptions,
+  MulticlassPreset,
   Preset,
   Reduction,
   RegionOptions,

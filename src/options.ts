@@ -6,6 +6,8 @@ import { isNumericArray, type NumericArray, type TensorLike } from "./tensor";
 export type Reduction = "mean" | "sum" | "none";
 export type EmptyTarget = "smooth" | "zero" | "max" | "skip";
 export type Preset = "seed" | "keras3" | "tfkeras2";
+/** Presets of the multi-class losses (SPEC §4b). */
+export type MulticlassPreset = "seed" | "smp" | "monai" | "keras3";
 export type EpsilonMode = "clamp" | "add";
 
 /** Options every binary loss takes. */

@@ -4,7 +4,7 @@
 // the gradient scale; a second pass writes the gradient. Softmax/sigmoid run
 // once per pixel per pass inside the runner (src/losses/classPass.ts).
 import { describe, fail } from "../errors";
-import { type Check, checkOwnOptions, checks, GRAD_OPTIONS, KERAS_EPSILON } from "../options";
+import { type Check, checkOwnOptions, checks, GRAD_OPTIONS, KERAS_EPSILON, type MulticlassPreset } from "../options";
 import { withF64 } from "../passes";
 import type { TensorLike } from "../tensor";
 import type { Runtime } from "../wasm";
@@ -140,8 +140,6 @@ interface MulticlassElementwiseKernels {
     scale: number,
   ): void;
 }
-
-export type MulticlassPreset = "seed" | "smp" | "monai" | "keras3";
 
 /** Options of `crossEntropy` (multi-class; `mode` may be given as 'multiclass'). */
 export interface CrossEntropyOptions {

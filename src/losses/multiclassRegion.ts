@@ -11,6 +11,7 @@ import {
   checks,
   type EmptyTarget,
   type EpsilonMode,
+  type MulticlassPreset,
   type Reduction,
   type Resolved,
   resolve,
@@ -66,8 +67,6 @@ const MC_LABELS = 1;
 const MC_SQUARED = 2;
 const MC_SOFT = 4;
 const MC_IGNORE = 8;
-
-export type MulticlassPreset = "seed" | "smp" | "monai" | "keras3";
 
 /** Options of the multi-class and multi-label region losses. */
 export interface MulticlassRegionOptions {
