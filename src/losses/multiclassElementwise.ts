@@ -24,45 +24,30 @@ const GAMMA2 = 64;
 const SLOTS = 3; // MC_SLOTS: Σ loss, kept pixels, Σ w·t
 
 /** assembly/multiclassElementwise.ts */
+/** The softmax-form sums of cross-entropy and focal: one signature, the last argument is the label smoothing or γ. */
+type SoftmaxSums = (
+  p: number,
+  pStride: number,
+  x: number,
+  xStride: number,
+  lse: number,
+  labels: number,
+  t: number,
+  tStride: number,
+  len: number,
+  C: number,
+  w: number,
+  acc: number,
+  terms: number,
+  flags: number,
+  eps: number,
+  hi: number,
+  smoothingOrGamma: number,
+) => void;
+
 interface MulticlassElementwiseKernels {
-  ceSums(
-    p: number,
-    pStride: number,
-    x: number,
-    xStride: number,
-    lse: number,
-    labels: number,
-    t: number,
-    tStride: number,
-    len: number,
-    C: number,
-    w: number,
-    acc: number,
-    terms: number,
-    flags: number,
-    eps: number,
-    hi: number,
-    sm: number,
-  ): void;
-  mcFocalSums(
-    p: number,
-    pStride: number,
-    x: number,
-    xStride: number,
-    lse: number,
-    labels: number,
-    t: number,
-    tStride: number,
-    len: number,
-    C: number,
-    w: number,
-    acc: number,
-    terms: number,
-    flags: number,
-    eps: number,
-    hi: number,
-    gamma: number,
-  ): void;
+  ceSums: SoftmaxSums;
+  mcFocalSums: SoftmaxSums;
   ovrFocalSums(
     p: number,
     pStride: number,
