@@ -90,13 +90,28 @@ export const TABLE_CELLS: i32 = 16383;
   return cells <= TABLE_CELLS ? cells : 0;
 }
 
+/** Bytes of weights a band of rows holds: the pooled kernels take one sums call per band, not one per row. */
+const BAND_BYTES: i32 = 16384;
+
+/** Rows of width W in a band of weights. */
+// @ts-ignore: decorator
+@inline export function bandRows(W: i32): i32 {
+  return max(1, BAND_BYTES / (W << 2));
+}
+
+/** The band of weight rows (f32[bandRows(W)·W], after the weight table). */
+// @ts-ignore: decorator
+@inline export function bandOf(scratch: usize, W: i32, bh: i32, ah: i32, bw: i32, aw: i32): usize {
+  return tableOf(scratch, W, bw, aw) + align16(<usize>(tableCells(bh, ah, bw, aw) + 4) << 2);
+}
+
 /**
  * Bytes of scratch one pooled call needs for rows of width W (16-byte aligned
  * start): column sums, extended prefix sums, column counts, the averages
- * rows, and the weight table (see tableCells).
+ * rows, the weight table (see tableCells) and a band of weight rows.
  */
 export function poolScratchBytes(W: i32, bh: i32, ah: i32, bw: i32, aw: i32): i32 {
-  return <i32>(tableOf(0, W, bw, aw) + align16(<usize>(tableCells(bh, ah, bw, aw) + 4) << 2));
+  return <i32>(bandOf(0, W, bh, ah, bw, aw) + align16((<usize>bandRows(W) * <usize>W) << 2));
 }
 
 // ------------------------------------------------------------- the box filter
@@ -212,21 +227,29 @@ function averagesF32(scratch: usize, W: i32, bw: i32, aw: i32, rows: f32, j0: i3
   }
 }
 
-/** f32 path: the box sums (i32) of columns j0 … j1−1 into the averages row, for a table of the weights by box sum. */
-function boxesF32(scratch: usize, W: i32, bw: i32, aw: i32, j0: i32, j1: i32): void {
+/**
+ * f32 path: the box sums of columns j0 … j1−1 (full windows of `cells` cells)
+ * into the averages row as byte offsets into the weight table (4·box, i32),
+ * clamped to the table (targets outside [0, 1] are reported after the pass).
+ */
+function boxesF32(scratch: usize, W: i32, bw: i32, aw: i32, j0: i32, j1: i32, cells: i32): void {
   const pext = pextOf(scratch, W, bw);
   const out = avgOf(scratch, W, bw, aw);
   const hiAt = pext + ((<usize>(bw + aw + 1)) << 2);
+  const top = cells << 2;
   let j = j0;
   if (ASC_FEATURE_SIMD) {
+    const zero = i32x4.splat(0);
+    const topV = i32x4.splat(top);
     for (; j + 4 <= j1; j += 4) {
       const off = (<usize>j) << 2;
-      v128.store(out + off, i32x4.sub(v128.load(hiAt + off), v128.load(pext + off)));
+      const box = i32x4.shl(i32x4.sub(v128.load(hiAt + off), v128.load(pext + off)), 2);
+      v128.store(out + off, i32x4.min_s(i32x4.max_s(box, zero), topV));
     }
   }
   for (; j < j1; j++) {
     const off = (<usize>j) << 2;
-    store<i32>(out + off, load<i32>(hiAt + off) - load<i32>(pext + off));
+    store<i32>(out + off, min(max((load<i32>(hiAt + off) - load<i32>(pext + off)) << 2, 0), top));
   }
 }
 
@@ -259,7 +282,8 @@ function averagesF64(scratch: usize, W: i32, bw: i32, aw: i32, rows: f64): void 
  * rows outside the windows of i0 … i are never read). Rows must be visited in
  * order i0, i0+1, …: row i0 sums its window afresh, every later row moves the
  * window down by one row (one row in, one row out). On the f32 path, columns
- * j0 … j1−1 get their box sums (i32) instead (j0 = j1: none; see boxesF32).
+ * j0 … j1−1 (full windows only) get their table offsets instead (j0 = j1: none;
+ * see boxesF32 and weightsRow).
  */
 export function poolRow(
   t: usize, r0: i32, H: i32, W: i32, i: i32, i0: i32, bh: i32, ah: i32, bw: i32, aw: i32, scratch: usize, f64mode: bool,
@@ -286,7 +310,7 @@ export function poolRow(
   }
   prefixF32(scratch, W, bw, aw);
   averagesF32(scratch, W, bw, aw, <f32>rows, 0, j0);
-  if (j0 < j1) boxesF32(scratch, W, bw, aw, j0, j1);
+  if (j0 < j1) boxesF32(scratch, W, bw, aw, j0, j1, (bh + ah + 1) * (bw + aw + 1));
   averagesF32(scratch, W, bw, aw, <f32>rows, j1, W);
 }
 
@@ -425,6 +449,79 @@ export function tabulateWeights(tab: usize, cells: i32): void {
   for (; b <= cells; b++) store<f32>(tab + ((<usize>b) << 2), mapWeight1(<f32>b / den, false));
 }
 
+/** Full-window columns [j0, j1) of a row (windows inside the image's columns), 4-aligned, or j0 = j1 = 0 without a table. */
+// @ts-ignore: decorator
+@inline export function fullSpan(W: i32, bw: i32, aw: i32, cells: i32): i64 {
+  if (cells == 0) return 0;
+  const j0 = (bw + 3) & ~3;
+  const end = W - aw;
+  if (end - j0 < 4) return 0;
+  const j1 = j0 + ((end - j0) & ~3);
+  return (<i64>j1 << 32) | <i64>j0;
+}
+
+/** Four table entries at the byte offsets in the i32 lanes of b. */
+// @ts-ignore: decorator
+@inline function gather4(tab: usize, b: v128): v128 {
+  let u = v128.load32_zero(tab + <usize>i32x4.extract_lane(b, 0));
+  u = v128.load32_lane(tab + <usize>i32x4.extract_lane(b, 1), u, 1);
+  u = v128.load32_lane(tab + <usize>i32x4.extract_lane(b, 2), u, 2);
+  return v128.load32_lane(tab + <usize>i32x4.extract_lane(b, 3), u, 3);
+}
+
+// @ts-ignore: decorator
+@inline function weightsOfAverages(avg: usize, u: usize, j0: i32, j1: i32, band: bool): void {
+  let j = j0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 4 <= j1; j += 4) {
+      const off = (<usize>j) << 2;
+      v128.store(u + off, mapWeight4(v128.load(avg + off), band));
+    }
+  }
+  for (; j < j1; j++) {
+    const off = (<usize>j) << 2;
+    store<f32>(u + off, mapWeight1(load<f32>(avg + off), band));
+  }
+}
+
+function weightsExp(avg: usize, u: usize, j0: i32, j1: i32): void {
+  weightsOfAverages(avg, u, j0, j1, false);
+}
+
+function weightsBand(avg: usize, u: usize, j0: i32, j1: i32): void {
+  weightsOfAverages(avg, u, j0, j1, true);
+}
+
+function weightsTable(avg: usize, u: usize, j0: i32, j1: i32, tab: usize): void {
+  let j = j0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 4 <= j1; j += 4) {
+      const off = (<usize>j) << 2;
+      v128.store(u + off, gather4(tab, v128.load(avg + off)));
+    }
+  }
+  for (; j < j1; j++) {
+    const off = (<usize>j) << 2;
+    store<f32>(u + off, load<f32>(tab + <usize>load<i32>(avg + off)));
+  }
+}
+
+/**
+ * The weights u of the row poolRow left in the scratch, into `u` (W f32):
+ * from the table on columns j0 … j1−1 (poolRow's table offsets there), from
+ * the averages elsewhere. The weight loops then read u like a weight tensor.
+ */
+export function weightsRow(scratch: usize, W: i32, bw: i32, aw: i32, band: bool, tab: usize, j0: i32, j1: i32, u: usize): void {
+  const avg = avgOf(scratch, W, bw, aw);
+  if (band) {
+    weightsBand(avg, u, 0, W);
+    return;
+  }
+  weightsExp(avg, u, 0, j0);
+  if (j0 < j1) weightsTable(avg, u, j0, j1, tab);
+  weightsExp(avg, u, j1, W);
+}
+
 /** Folds the range of t and whether any value is neither 0 nor 1 into stats (one row of n values). */
 // @ts-ignore: decorator
 @inline export function foldTarget(t: usize, n: i32, stats: usize): void {
@@ -459,8 +556,8 @@ export function tabulateWeights(tab: usize, cells: i32): void {
   store<f32>(stats, soft, STAT_SOFT << 2);
 }
 
-// @ts-ignore: decorator
-@inline function mapRowBody(avg: usize, out: usize, n: i32, acc: usize, band: bool): void {
+/** Σ u over one row of weights, blocked f32x4 sums added in float64. */
+function sumRow(u: usize, n: i32, acc: usize): void {
   let s: f64 = 0;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
@@ -469,31 +566,21 @@ export function tabulateWeights(tab: usize, cells: i32): void {
     while (v < nv) {
       const end = min(v + BLOCK, nv);
       let a = f32x4.splat(0);
-      for (; v < end; v++) {
-        const off = (<usize>v) << 4;
-        const u = mapWeight4(v128.load(avg + off), band);
-        a = f32x4.add(a, u);
-        if (out) v128.store(out + off, u);
-      }
+      for (; v < end; v++) a = f32x4.add(a, v128.load(u + ((<usize>v) << 4)));
       s += hsum64(a);
     }
     i = nv << 2;
   }
-  for (; i < n; i++) {
-    const off = (<usize>i) << 2;
-    const u = mapWeight1(load<f32>(avg + off), band);
-    s += <f64>u;
-    if (out) store<f32>(out + off, u);
-  }
+  for (; i < n; i++) s += <f64>load<f32>(u + ((<usize>i) << 2));
   addF64(acc, s);
 }
 
-function mapRowExp(avg: usize, out: usize, n: i32, acc: usize): void {
-  mapRowBody(avg, out, n, acc, false);
-}
-
-function mapRowBand(avg: usize, out: usize, n: i32, acc: usize): void {
-  mapRowBody(avg, out, n, acc, true);
+/** The table of the exp map's weights for full windows, when the pass can use it (0/1 targets on the f32 path); returns its cells or 0. */
+export function tableSetup(scratch: usize, W: i32, bh: i32, ah: i32, bw: i32, aw: i32, flags: i32): i32 {
+  if (flags & (POOL_F64 | POOL_BAND)) return 0;
+  const cells = tableCells(bh, ah, bw, aw);
+  if (cells) tabulateWeights(tableOf(scratch, W, bw, aw), cells);
+  return cells;
 }
 
 /**
@@ -511,18 +598,23 @@ export function boundaryMap(
   const f64mode = (flags & POOL_F64) != 0;
   const band = (flags & POOL_BAND) != 0;
   const write = (flags & POOL_OUT) != 0;
-  const avg = avgOf(scratch, W, bw, aw);
   const rowBytes = (<usize>W) << 2;
+  const span = fullSpan(W, bw, aw, tableSetup(scratch, W, bh, ah, bw, aw, flags));
+  const c0 = <i32>span;
+  const c1 = <i32>(span >> 32);
+  const tab = tableOf(scratch, W, bw, aw);
+  const row = bandOf(scratch, W, bh, ah, bw, aw);
   poolSetup(W, bw, aw, scratch, f64mode);
   for (let m = 0; m < nImg; m++) {
     const tImg = t + <usize>m * <usize>H * rowBytes;
     const oImg = out + <usize>m * <usize>H * rowBytes;
     for (let i = i0; i < i1; i++) {
-      poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, 0, 0);
+      const full = c0 < c1 && i - bh >= 0 && i + ah < H;
+      poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, full ? c0 : 0, full ? c1 : 0);
       foldTarget(tImg + <usize>(i - r0) * rowBytes, W, stats);
-      const o = write ? oImg + <usize>(i - i0) * rowBytes : 0;
-      if (band) mapRowBand(avg, o, W, acc);
-      else mapRowExp(avg, o, W, acc);
+      const u = write ? oImg + <usize>(i - i0) * rowBytes : row;
+      weightsRow(scratch, W, bw, aw, band, tab, full ? c0 : 0, full ? c1 : 0, u);
+      sumRow(u, W, acc);
     }
   }
 }

@@ -15,8 +15,7 @@
 import { BLOCK, addF64, foldRange, hmax, hmin, hsum64 } from "./simd";
 import { log1, log4, sigmoid1, sigmoid4, softplusNeg1, softplusNeg4 } from "./math";
 import {
-  POOL_BAND, POOL_F64, STAT_SOFT, avg64Of, avgOf, mapWeight1, mapWeight4, mapWeight64, poolRow, poolSetup, tableCells, tableOf,
-  tabulateWeights,
+  POOL_BAND, POOL_F64, STAT_SOFT, avg64Of, bandOf, bandRows, fullSpan, mapWeight64, poolRow, poolSetup, tableOf, tableSetup, weightsRow,
 } from "./pool";
 
 export const W_LOGITS: i32 = 1;
@@ -83,46 +82,23 @@ const L_ONE = 0, L_TWO = 1, L_C7 = 2, L_C5 = 3, L_C3 = 4, L_LN2 = 5;
   return f32x4.add(f32x4.mul(s, P), f32x4.mul(f32x4.convert_i32x4_s(k), klog(L_LN2)));
 }
 
-// weight source of a body: a tensor, the exp / band map of the averages row,
-// or the exp map's table looked up by the box sums (i32) of full windows
+// weight source of gradBody64: a tensor, or the exp / band map of the f64 averages row
 const SRC_TENSOR: i32 = 0;
 const SRC_EXP: i32 = 1;
 const SRC_BAND: i32 = 2;
-const SRC_TABLE: i32 = 3;
-
-/** Four table entries by the i32 lanes of b. */
-// @ts-ignore: decorator
-@inline function gather4(tab: usize, b: v128): v128 {
-  let u = f32x4.splat(load<f32>(tab + ((<usize>i32x4.extract_lane(b, 0)) << 2)));
-  u = f32x4.replace_lane(u, 1, load<f32>(tab + ((<usize>i32x4.extract_lane(b, 1)) << 2)));
-  u = f32x4.replace_lane(u, 2, load<f32>(tab + ((<usize>i32x4.extract_lane(b, 2)) << 2)));
-  return f32x4.replace_lane(u, 3, load<f32>(tab + ((<usize>i32x4.extract_lane(b, 3)) << 2)));
-}
-
-// @ts-ignore: decorator
-@inline function weight4(w: v128, src: i32, tab: usize): v128 {
-  if (src == SRC_TABLE) return gather4(tab, w);
-  return src == SRC_TENSOR ? w : mapWeight4(w, src == SRC_BAND);
-}
-
-// @ts-ignore: decorator
-@inline function weight1(w: f32, src: i32, tab: usize): f32 {
-  if (src == SRC_TABLE) return load<f32>(tab + ((<usize>reinterpret<i32>(w)) << 2));
-  return src == SRC_TENSOR ? w : mapWeight1(w, src == SRC_BAND);
-}
 
 // ---------------------------------------------------------------- the sums
 
+// w: a weight tensor (foldW: an input whose range is checked) or the weight rows a pooled pass computed
 // @ts-ignore: decorator
 @inline function sumsBody(
   t: usize, p: usize, w: usize, n: i32, acc: usize, stats: usize, terms: usize,
-  flags: i32, src: i32, eps: f32, hi: f32, tab: usize,
+  flags: i32, foldW: bool, eps: f32, hi: f32,
 ): void {
   const logits = (flags & W_LOGITS) != 0;
   const all = (flags & W_ALL) != 0;
   const bce = (flags & W_BCE) != 0;
   const dice = (flags & (W_DICE0 | W_DICE1 | W_DICE2)) != 0;
-  const foldW = src == SRC_TENSOR; // a weight tensor is an input to check
   const hard = (flags & W_HARD) != 0;
   // a NaN in p shows in Σp (checked after the loop), so the hard pass (always with Dice sums) needs no NaN mask
   const nanBySum = hard && dice;
@@ -164,7 +140,7 @@ const SRC_TABLE: i32 = 3;
           wMax = f32x4.pmax(wMax, raw);
           nanW = v128.or(nanW, f32x4.ne(raw, raw));
         }
-        const u = weight4(raw, src, tab);
+        const u = raw;
         aW = f32x4.add(aW, u);
         if (bce) {
           let l0: v128, l1: v128; // (1−t)·L0 and t·L1
@@ -267,7 +243,7 @@ const SRC_TABLE: i32 = 3;
       wLo = min(wLo, raw);
       wHi = max(wHi, raw);
     }
-    const u = weight1(raw, src, tab);
+    const u = raw;
     sW += <f64>u;
     if (bce) {
       let l0: f32, l1: f32;
@@ -328,41 +304,21 @@ const BCE_DICE0: i32 = W_BCE | W_DICE0;
 export function weightedSums(
   t: usize, p: usize, w: usize, count: i32, acc: usize, stats: usize, terms: usize, flags: i32, eps: f32, hi: f32,
 ): void {
-  if (flags == W_BCE) sumsBody(t, p, w, count, acc, stats, 0, W_BCE, SRC_TENSOR, eps, hi, 0);
-  else if (flags == W_DICE1) sumsBody(t, p, w, count, acc, stats, 0, W_DICE1, SRC_TENSOR, eps, hi, 0);
-  else if (flags == BCE_DICE0) sumsBody(t, p, w, count, acc, stats, 0, BCE_DICE0, SRC_TENSOR, eps, hi, 0);
-  else sumsBody(t, p, w, count, acc, stats, terms, flags, SRC_TENSOR, eps, hi, 0);
+  if (flags == W_BCE) sumsBody(t, p, w, count, acc, stats, 0, W_BCE, true, eps, hi);
+  else if (flags == W_DICE1) sumsBody(t, p, w, count, acc, stats, 0, W_DICE1, true, eps, hi);
+  else if (flags == BCE_DICE0) sumsBody(t, p, w, count, acc, stats, 0, BCE_DICE0, true, eps, hi);
+  else sumsBody(t, p, w, count, acc, stats, terms, flags, true, eps, hi);
 }
 
 const BCE_DICE0_HARD: i32 = BCE_DICE0 | W_HARD;
 
-function sumsRowExp(avg: usize, t: usize, p: usize, n: i32, acc: usize, stats: usize, eps: f32, hi: f32): void {
-  sumsBody(t, p, avg, n, acc, stats, 0, BCE_DICE0_HARD, SRC_EXP, eps, hi, 0);
+/** The seed's loss over a band of rows with their weights: the hot loop of weightedBceDice. */
+function sumsBandSeed(u: usize, t: usize, p: usize, n: i32, acc: usize, stats: usize, eps: f32, hi: f32): void {
+  sumsBody(t, p, u, n, acc, stats, 0, BCE_DICE0_HARD, false, eps, hi);
 }
 
-/** The seed's loss where the weights come from the table by box sum: the hot loop of weightedBceDice. */
-function sumsRowTable(box: usize, t: usize, p: usize, n: i32, acc: usize, stats: usize, eps: f32, hi: f32, tab: usize): void {
-  sumsBody(t, p, box, n, acc, stats, 0, BCE_DICE0_HARD, SRC_TABLE, eps, hi, tab);
-}
-
-function sumsRowBand(avg: usize, t: usize, p: usize, n: i32, acc: usize, stats: usize, eps: f32, hi: f32): void {
-  sumsBody(t, p, avg, n, acc, stats, 0, BCE_DICE0_HARD, SRC_BAND, eps, hi, 0);
-}
-
-function sumsRowAny(avg: usize, t: usize, p: usize, n: i32, acc: usize, stats: usize, flags: i32, band: bool, eps: f32, hi: f32): void {
-  if (band) sumsBody(t, p, avg, n, acc, stats, 0, flags, SRC_BAND, eps, hi, 0);
-  else sumsBody(t, p, avg, n, acc, stats, 0, flags, SRC_EXP, eps, hi, 0);
-}
-
-/** Full-window columns [j0, j1) of a row (windows inside the image's columns), 4-aligned, or j0 = j1 = 0 without a table. */
-// @ts-ignore: decorator
-@inline function tableSpan(W: i32, bw: i32, aw: i32, cells: i32): i64 {
-  if (cells == 0) return 0;
-  const j0 = (bw + 3) & ~3;
-  const end = W - aw;
-  if (end - j0 < 4) return 0;
-  const j1 = j0 + ((end - j0) & ~3);
-  return (<i64>j1 << 32) | <i64>j0;
+function sumsBandAny(u: usize, t: usize, p: usize, n: i32, acc: usize, stats: usize, flags: i32, eps: f32, hi: f32): void {
+  sumsBody(t, p, u, n, acc, stats, 0, flags, false, eps, hi);
 }
 
 /**
@@ -370,6 +326,8 @@ function sumsRowAny(avg: usize, t: usize, p: usize, n: i32, acc: usize, stats: u
  * over output rows i0 … i1−1 of `nImg` H×W images; `t` is the address of row
  * r0 of the first image, `p` that of its row i0 (see boundaryMap in pool.ts).
  * `pool` holds POOL_F64 / POOL_BAND; stats also gets the targets' soft flag.
+ * The pool writes the weights of a band of rows, then one sums call covers
+ * the band (its t and p rows are contiguous).
  */
 export function pooledSums(
   t: usize, p: usize, nImg: i32, H: i32, W: i32, r0: i32, i0: i32, i1: i32,
@@ -377,36 +335,33 @@ export function pooledSums(
 ): void {
   const f64mode = (pool & POOL_F64) != 0;
   const band = (pool & POOL_BAND) != 0;
-  const avg = avgOf(scratch, W, bw, aw);
   const rowBytes = (<usize>W) << 2;
   const rowFlags = f64mode ? flags : flags | W_HARD;
-  // the seed's form on 0/1 targets: full windows take their weight from a table by box sum (no division, no exp)
-  const seed = rowFlags == BCE_DICE0_HARD && !band;
-  const cells = seed ? tableCells(bh, ah, bw, aw) : 0;
-  const tab = tableOf(scratch, W, bw, aw);
-  if (cells) tabulateWeights(tab, cells);
-  const span = tableSpan(W, bw, aw, cells);
+  const span = fullSpan(W, bw, aw, tableSetup(scratch, W, bh, ah, bw, aw, pool));
   const c0 = <i32>span;
   const c1 = <i32>(span >> 32);
+  const tab = tableOf(scratch, W, bw, aw);
+  const u = bandOf(scratch, W, bh, ah, bw, aw);
+  // soft targets (f64 pool) sum row by row: their gradient can cancel, and
+  // short f32 blocks keep the sums it is built from closer to exact
+  const R = f64mode ? 1 : bandRows(W);
   poolSetup(W, bw, aw, scratch, f64mode);
   for (let m = 0; m < nImg; m++) {
     const tImg = t + <usize>m * <usize>H * rowBytes;
     const pImg = p + <usize>m * <usize>H * rowBytes;
-    for (let i = i0; i < i1; i++) {
-      // a row whose windows span bh + ah + 1 image rows has full windows in columns c0 … c1−1
-      const full = c0 < c1 && i - bh >= 0 && i + ah < H;
-      poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, full ? c0 : 0, full ? c1 : 0);
-      const tRow = tImg + <usize>(i - r0) * rowBytes;
-      const pRow = pImg + <usize>(i - i0) * rowBytes;
-      if (full) {
-        const a = (<usize>c0) << 2;
-        const b = (<usize>c1) << 2;
-        sumsRowExp(avg, tRow, pRow, c0, acc, stats, eps, hi);
-        sumsRowTable(avg + a, tRow + a, pRow + a, c1 - c0, acc, stats, eps, hi, tab);
-        sumsRowExp(avg + b, tRow + b, pRow + b, W - c1, acc, stats, eps, hi);
-      } else if (seed) sumsRowExp(avg, tRow, pRow, W, acc, stats, eps, hi);
-      else if (rowFlags == BCE_DICE0_HARD) sumsRowBand(avg, tRow, pRow, W, acc, stats, eps, hi);
-      else sumsRowAny(avg, tRow, pRow, W, acc, stats, rowFlags, band, eps, hi);
+    for (let b0 = i0; b0 < i1; b0 += R) {
+      const b1 = min(i1, b0 + R);
+      for (let i = b0; i < b1; i++) {
+        // a row whose windows span bh + ah + 1 image rows has full windows in columns c0 … c1−1
+        const full = c0 < c1 && i - bh >= 0 && i + ah < H;
+        poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, full ? c0 : 0, full ? c1 : 0);
+        weightsRow(scratch, W, bw, aw, band, tab, full ? c0 : 0, full ? c1 : 0, u + <usize>(i - b0) * rowBytes);
+      }
+      const tRows = tImg + <usize>(b0 - r0) * rowBytes;
+      const pRows = pImg + <usize>(b0 - i0) * rowBytes;
+      const n = (b1 - b0) * W;
+      if (rowFlags == BCE_DICE0_HARD) sumsBandSeed(u, tRows, pRows, n, acc, stats, eps, hi);
+      else sumsBandAny(u, tRows, pRows, n, acc, stats, rowFlags, eps, hi);
     }
   }
 }
@@ -422,8 +377,8 @@ export function pooledSums(
 
 // @ts-ignore: decorator
 @inline function gradBody(
-  g: usize, t: usize, p: usize, w: usize, n: i32, flags: i32, src: i32,
-  eps: f32, hi: f32, c: f32, kA: f32, cI: f32, cP: f32, tab: usize,
+  g: usize, t: usize, p: usize, w: usize, n: i32, flags: i32,
+  eps: f32, hi: f32, c: f32, kA: f32, cI: f32, cP: f32,
 ): void {
   const logits = (flags & W_LOGITS) != 0;
   const all = (flags & W_ALL) != 0;
@@ -439,7 +394,7 @@ export function pooledSums(
       const off = (<usize>v) << 4;
       const tv = v128.load(t + off);
       const xv = v128.load(p + off);
-      const wv = f32x4.mul(cV, weight4(v128.load(w + off), src, tab));
+      const wv = f32x4.mul(cV, v128.load(w + off));
       const u1 = f32x4.sub(one, tv);
       let gv = zero;
       let s = xv, sn = f32x4.sub(one, xv);
@@ -475,7 +430,7 @@ export function pooledSums(
     const off = (<usize>i) << 2;
     const tv = load<f32>(t + off);
     const xv = load<f32>(p + off);
-    const wv = c * weight1(load<f32>(w + off), src, tab);
+    const wv = c * load<f32>(w + off);
     const u1 = <f32>1 - tv;
     let gv: f32 = 0;
     let s = xv, sn = <f32>1 - xv;
@@ -551,33 +506,25 @@ export function weightedGrad(
 ): void {
   const c32 = <f32>c, k32 = <f32>kA, i32_ = <f32>cI, p32 = <f32>cP;
   if (flags & W_F64) gradBody64(g, t, p, w, count, flags, SRC_TENSOR, eps, hi, c, kA, cI, cP);
-  else if (flags == W_BCE) gradBody(g, t, p, w, count, W_BCE, SRC_TENSOR, eps, hi, c32, k32, i32_, p32, 0);
-  else if (flags == W_DICE1) gradBody(g, t, p, w, count, W_DICE1, SRC_TENSOR, eps, hi, c32, k32, i32_, p32, 0);
-  else if (flags == BCE_DICE0) gradBody(g, t, p, w, count, BCE_DICE0, SRC_TENSOR, eps, hi, c32, k32, i32_, p32, 0);
-  else gradBody(g, t, p, w, count, flags, SRC_TENSOR, eps, hi, c32, k32, i32_, p32, 0);
+  else if (flags == W_BCE) gradBody(g, t, p, w, count, W_BCE, eps, hi, c32, k32, i32_, p32);
+  else if (flags == W_DICE1) gradBody(g, t, p, w, count, W_DICE1, eps, hi, c32, k32, i32_, p32);
+  else if (flags == BCE_DICE0) gradBody(g, t, p, w, count, BCE_DICE0, eps, hi, c32, k32, i32_, p32);
+  else gradBody(g, t, p, w, count, flags, eps, hi, c32, k32, i32_, p32);
 }
 
-function gradRowExp(g: usize, avg: usize, t: usize, p: usize, n: i32, eps: f32, hi: f32, c: f32, kA: f32, cI: f32, cP: f32): void {
-  gradBody(g, t, p, avg, n, BCE_DICE0, SRC_EXP, eps, hi, c, kA, cI, cP, 0);
+/** The seed's gradient over a band of rows with their weights. */
+function gradBandSeed(g: usize, u: usize, t: usize, p: usize, n: i32, eps: f32, hi: f32, c: f32, kA: f32, cI: f32, cP: f32): void {
+  gradBody(g, t, p, u, n, BCE_DICE0, eps, hi, c, kA, cI, cP);
 }
 
-/** The seed's gradient where the weights come from the table by box sum (full windows). */
-function gradRowTable(
-  g: usize, box: usize, t: usize, p: usize, n: i32, eps: f32, hi: f32, c: f32, kA: f32, cI: f32, cP: f32, tab: usize,
-): void {
-  gradBody(g, t, p, box, n, BCE_DICE0, SRC_TABLE, eps, hi, c, kA, cI, cP, tab);
-}
-
-function gradRowAny(
-  g: usize, avg: usize, t: usize, p: usize, n: i32, flags: i32, band: bool, eps: f32, hi: f32, c: f32, kA: f32, cI: f32, cP: f32,
-): void {
-  if (band) gradBody(g, t, p, avg, n, flags, SRC_BAND, eps, hi, c, kA, cI, cP, 0);
-  else gradBody(g, t, p, avg, n, flags, SRC_EXP, eps, hi, c, kA, cI, cP, 0);
+function gradBandAny(g: usize, u: usize, t: usize, p: usize, n: i32, flags: i32, eps: f32, hi: f32, c: f32, kA: f32, cI: f32, cP: f32): void {
+  gradBody(g, t, p, u, n, flags, eps, hi, c, kA, cI, cP);
 }
 
 /**
  * The gradient with w = c·u from the boundary map of t (rows and pointers as
- * pooledSums; g like p). W_F64 needs POOL_F64 (it reads the f64 averages).
+ * pooledSums, bands of rows as there; g like p). W_F64 needs POOL_F64: that
+ * body reads the f64 averages row by row.
  */
 export function pooledGrad(
   g: usize, t: usize, p: usize, nImg: i32, H: i32, W: i32, r0: i32, i0: i32, i1: i32,
@@ -587,36 +534,32 @@ export function pooledGrad(
   const f64mode = (pool & POOL_F64) != 0;
   const band = (pool & POOL_BAND) != 0;
   const wide = (flags & W_F64) != 0 && f64mode;
-  const avg = avgOf(scratch, W, bw, aw);
   const avg64 = avg64Of(scratch, W, bw, aw);
   const c32 = <f32>c, k32 = <f32>kA, i32_ = <f32>cI, p32 = <f32>cP;
   const rowBytes = (<usize>W) << 2;
-  // as pooledSums: full windows of the seed's form on 0/1 targets (the f32 path) read the weight table
-  const seed = flags == BCE_DICE0 && !band && !f64mode;
-  const cells = seed ? tableCells(bh, ah, bw, aw) : 0;
-  const tab = tableOf(scratch, W, bw, aw);
-  if (cells) tabulateWeights(tab, cells);
-  const span = tableSpan(W, bw, aw, cells);
+  const span = fullSpan(W, bw, aw, tableSetup(scratch, W, bh, ah, bw, aw, pool));
   const c0 = <i32>span;
   const c1 = <i32>(span >> 32);
+  const tab = tableOf(scratch, W, bw, aw);
+  const u = bandOf(scratch, W, bh, ah, bw, aw);
+  const R = wide ? 1 : bandRows(W);
   poolSetup(W, bw, aw, scratch, f64mode);
   for (let m = 0; m < nImg; m++) {
     const tImg = t + <usize>m * <usize>H * rowBytes;
     const off = <usize>m * <usize>H * rowBytes;
-    for (let i = i0; i < i1; i++) {
-      const full = c0 < c1 && i - bh >= 0 && i + ah < H;
-      poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, full ? c0 : 0, full ? c1 : 0);
-      const tRow = tImg + <usize>(i - r0) * rowBytes;
-      const row = off + <usize>(i - i0) * rowBytes;
-      if (full) {
-        const a = (<usize>c0) << 2;
-        const b = (<usize>c1) << 2;
-        gradRowExp(g + row, avg, tRow, p + row, c0, eps, hi, c32, k32, i32_, p32);
-        gradRowTable(g + row + a, avg + a, tRow + a, p + row + a, c1 - c0, eps, hi, c32, k32, i32_, p32, tab);
-        gradRowExp(g + row + b, avg + b, tRow + b, p + row + b, W - c1, eps, hi, c32, k32, i32_, p32);
-      } else if (wide) gradBody64(g + row, tRow, p + row, avg64, W, flags, band ? SRC_BAND : SRC_EXP, eps, hi, c, kA, cI, cP);
-      else if (flags == BCE_DICE0 && !band) gradRowExp(g + row, avg, tRow, p + row, W, eps, hi, c32, k32, i32_, p32);
-      else gradRowAny(g + row, avg, tRow, p + row, W, flags, band, eps, hi, c32, k32, i32_, p32);
+    for (let b0 = i0; b0 < i1; b0 += R) {
+      const b1 = min(i1, b0 + R);
+      for (let i = b0; i < b1; i++) {
+        const full = c0 < c1 && i - bh >= 0 && i + ah < H;
+        poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, full ? c0 : 0, full ? c1 : 0);
+        if (!wide) weightsRow(scratch, W, bw, aw, band, tab, full ? c0 : 0, full ? c1 : 0, u + <usize>(i - b0) * rowBytes);
+      }
+      const tRows = tImg + <usize>(b0 - r0) * rowBytes;
+      const rows = off + <usize>(b0 - i0) * rowBytes;
+      const n = (b1 - b0) * W;
+      if (wide) gradBody64(g + rows, tRows, p + rows, avg64, n, flags, band ? SRC_BAND : SRC_EXP, eps, hi, c, kA, cI, cP);
+      else if (flags == BCE_DICE0) gradBandSeed(g + rows, u, tRows, p + rows, n, eps, hi, c32, k32, i32_, p32);
+      else gradBandAny(g + rows, u, tRows, p + rows, n, flags, eps, hi, c32, k32, i32_, p32);
     }
   }
 }

@@ -721,6 +721,17 @@ describe("errors (SPEC §5)", () => {
       expectError(() => seg.boundaryWeights(badT(-0.5), o), "E_RANGE", "target");
       expectError(() => seg.boundaryWeights(badT(Number.NaN), o), "E_NONFINITE", "target");
       expectError(() => seg.weightedBceDice(badT(3), c.p, o), "E_RANGE", "target");
+      // full windows read a table by box sum: out-of-range targets must not index past it
+      const big = makeImages(2, 1, 16, 16, "hard");
+      const ob = { shape: [1, 16, 16], kernel: 3 };
+      for (const v of [1e30, -1e30, Number.POSITIVE_INFINITY]) {
+        const code = Number.isFinite(v) ? "E_RANGE" : "E_NONFINITE";
+        const tb = Float32Array.from(big.t);
+        tb[7 * 16 + 8] = v;
+        expectError(() => seg.weightedBceDice(tb, big.p, ob), code, "target");
+        expectError(() => seg.weightedBceDiceGrad(tb, big.p, ob), code, "target");
+        expectError(() => seg.boundaryWeights(tb, ob), code, "target");
+      }
       expectError(() => seg.weightedBceDice(c.t, bad(1.5), o), "E_RANGE", "pred");
       expectError(() => seg.weightedBceDiceGrad(c.t, bad(Number.NaN), o), "E_NONFINITE", "pred");
       expectError(() => seg.weightedBceDice(c.t, bad(Number.POSITIVE_INFINITY), { ...o, fromLogits: true }), "E_NONFINITE", "pred");
