@@ -10,9 +10,9 @@ export { poolScratchBytes, boundaryMap, scaleF32 } from "./pool";
 export { weightedSums, weightedGrad, pooledSums, pooledGrad } from "./weighted";
 export { thresholdScratchBytes, thresholdCounts } from "./threshold";
 export { confusionLabels, confusionLabelsU8, confusionBinary, confusionArgmax, confusionFlush, confusionFlushU8, confusionU8BinBytes } from "./confusion";
-export { radixScratchBytes, radixSortKeyed, radixSortU32, radixSortIndexed } from "./sort";
+export { radixScratchBytes, radixSortKeyed } from "./sort";
 export { lovaszPrepare, lovaszHingeSorted, lovaszGradF32 } from "./lovasz";
-export { lovaszSoftmaxKeys, lovaszSoftmaxKeysDense, lovaszSoftmaxCheckDense, lovaszSoftmaxWalk, lovaszSoftmaxWalkGrad } from "./lovaszSoftmax";
+export { lovaszSoftmaxKeys, lovaszSoftmaxKeysDense, lovaszSoftmaxLoss, lovaszSoftmaxGradClass, lovaszSoftmaxCheckDense } from "./lovaszSoftmax";
 
 /** First byte after the static data: the host's heap starts here. */
 export function heapBase(): usize {

@@ -3,8 +3,9 @@
 // with a u32 payload (then moved as one u64 item, key in the high word, so
 // every scatter is one store). All sorts take the top 11 bits first (one
 // scatter into at most 2048 buckets), then finish each bucket while it is in
-// cache: two LSD passes over bits 0…10 and 11…20 (a pass skipped when every
-// key of the bucket shares its digit), or an insertion sort for small ones.
+// cache: two LSD passes over the next 20 or 21 bits (a pass skipped when
+// every key of the bucket shares its digit), or an insertion sort for small
+// ones. One generic body each serves keys and items (lsdTwo, insertionSort).
 
 const RADIX: i32 = 2048;
 const HIST_BYTES: usize = RADIX * 4;
@@ -60,72 +61,92 @@ export function radixSortKeyed(keys: usize, pay: usize, n: i32, items: usize, tm
 }
 
 /**
- * Sorts n u32 keys (no payload) ascending into `tmp` (n keys); `keys` is
- * clobbered. Most-significant digit first (bits 21…31), so each bucket's
- * remaining two LSD passes (bits 0…10, then 11…20) run on a block that stays
- * in cache; small buckets are insertion-sorted. Needs radixScratchBytes().
+ * Sorts n u32 keys ascending by bits 1…31 into `tmp` (stable; bit 0 rides
+ * along unsorted: the Lovasz-Softmax loss does not depend on the order of
+ * equal errors); `keys` is clobbered. Most-significant digit first (bits
+ * 21…31: count, then scatter), so each bucket's remaining two LSD passes of
+ * 10 bits (bits 1…10, 11…20) run on a block that stays in cache; small
+ * buckets are insertion-sorted. Needs radixScratchBytes().
  */
 export function radixSortU32(keys: usize, tmp: usize, n: i32, hist: usize): void {
   const count = hist; // per top digit: its count
   const start = hist + HIST_BYTES; // and its first slot
-  const h0 = hist + 2 * HIST_BYTES; // scatter offsets, then the low digit
-  const h1 = hist + 3 * HIST_BYTES; // the middle digit (10 bits)
-  topDigits(keys, n, hist);
-  scatterKeys(keys, tmp, n, h0, 21, 2047);
+  const h0 = hist + 3 * HIST_BYTES; // the low digit (10 bits)
+  const h1 = h0 + (HIST_BYTES >> 1); // the middle digit
+  topDigits(keys, n, hist); // scatter offsets at hist + 2 * HIST_BYTES
+  scatterKeys(keys, tmp, n, hist + 2 * HIST_BYTES, 21, 2047);
   for (let b = 0; b < RADIX; b++) {
     const m = <i32>load<u32>(count + ((<usize>b) << 2));
     if (m < 2) continue;
     const off = (<usize>load<u32>(start + ((<usize>b) << 2))) << 2;
-    if (m <= SMALL) insertionSort(tmp + off, m);
-    else sortLow21(tmp + off, keys + off, m, h0, h1);
+    if (m <= SMALL) insertionSort<u32>(tmp + off, m);
+    else sortLow20(tmp + off, keys + off, m, h0, h1);
   }
 }
 
-/** LSD passes over bits 0…10 and 11…20 of m keys at `a` (result in `a`), `b` as scratch. */
-function sortLow21(a: usize, b: usize, m: i32, h0: usize, h1: usize): void {
-  memory.fill(h0, 0, HIST_BYTES);
-  memory.fill(h1, 0, HIST_BYTES >> 1);
-  for (let i = 0; i < m; i++) {
-    const k = load<u32>(a + ((<usize>i) << 2));
-    const a0 = h0 + ((<usize>(k & 2047)) << 2);
-    const a1 = h1 + ((<usize>((k >> 11) & 1023)) << 2);
-    store<u32>(a0, load<u32>(a0) + 1);
-    store<u32>(a1, load<u32>(a1) + 1);
-  }
-  const skip0 = offsets(h0, m, RADIX);
-  const skip1 = offsets(h1, m, RADIX >> 1);
-  if (!skip0 && !skip1) {
-    scatterKeys(a, b, m, h0, 0, 2047);
-    scatterKeys(b, a, m, h1, 11, 1023);
-  } else if (!skip0 || !skip1) {
-    if (skip1) scatterKeys(a, b, m, h0, 0, 2047);
-    else scatterKeys(a, b, m, h1, 11, 1023);
-    memory.copy(a, b, (<usize>m) << 2);
-  }
-}
-
-function insertionSort(a: usize, m: i32): void {
-  for (let i = 1; i < m; i++) {
-    const k = load<u32>(a + ((<usize>i) << 2));
-    let j = i - 1;
-    for (; j >= 0; j--) {
-      const v = load<u32>(a + ((<usize>j) << 2));
-      if (v <= k) break;
-      store<u32>(a + ((<usize>(j + 1)) << 2), v);
-    }
-    store<u32>(a + ((<usize>(j + 1)) << 2), k);
-  }
+/** Two stable LSD passes over bits 1…10 and 11…20 of m keys at `a` (result in `a`), `b` as scratch. */
+function sortLow20(a: usize, b: usize, m: i32, h0: usize, h1: usize): void {
+  lsdTwo(a, b, m, h0, h1, 1, 1023, 11, 1023, 2, 0);
 }
 
 /**
- * Sorts n u32 keys with their indices 0…n−1 as payloads (stable) into n u64
- * items (index low, key high) at `tmp`, using `items` (n items) as scratch;
- * `keys` is left as it was. Top digit first, as `radixSortU32`.
+ * Two stable LSD passes over m elements of 1 << shift bytes (2: u32 keys; 3:
+ * u64 items whose key is the high word, keyAt = 4) at `a`, result in `a`, `b` as
+ * scratch: the digits (k >> s0) & m0, then (k >> s1) & m1. A pass whose digit
+ * is the same for every element is skipped.
  */
-export function radixSortIndexed(keys: usize, n: i32, items: usize, tmp: usize, hist: usize): void {
-  topDigits(keys, n, hist);
-  scatterIndexed(keys, tmp, n, hist + 2 * HIST_BYTES, 21);
-  finishItemBuckets(tmp, items, hist);
+// @ts-ignore: decorator
+@inline function lsdTwo(a: usize, b: usize, m: i32, h0: usize, h1: usize, s0: u32, m0: u32, s1: u32, m1: u32, shift: i32, keyAt: i32): void {
+  memory.fill(h0, 0, (<usize>(m0 + 1)) << 2);
+  memory.fill(h1, 0, (<usize>(m1 + 1)) << 2);
+  for (let i = 0; i < m; i++) {
+    const k = load<u32>(a + ((<usize>i) << shift) + <usize>keyAt);
+    const a0 = h0 + ((<usize>((k >> s0) & m0)) << 2);
+    const a1 = h1 + ((<usize>((k >> s1) & m1)) << 2);
+    store<u32>(a0, load<u32>(a0) + 1);
+    store<u32>(a1, load<u32>(a1) + 1);
+  }
+  const skip0 = offsets(h0, m, m0 + 1);
+  const skip1 = offsets(h1, m, m1 + 1);
+  if (!skip0 && !skip1) {
+    scatterAny(a, b, m, h0, s0, m0, shift, keyAt);
+    scatterAny(b, a, m, h1, s1, m1, shift, keyAt);
+  } else if (!skip0 || !skip1) {
+    if (skip1) scatterAny(a, b, m, h0, s0, m0, shift, keyAt);
+    else scatterAny(a, b, m, h1, s1, m1, shift, keyAt);
+    memory.copy(a, b, (<usize>m) << shift);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function scatterAny(src: usize, dst: usize, n: i32, h: usize, s: u32, mask: u32, shift: i32, keyAt: i32): void {
+  if (shift == 2) scatterKeys(src, dst, n, h, s, mask);
+  else scatterItems(src, dst, n, h, s + 32, mask);
+}
+
+/**
+ * Stable insertion sort of m elements of type T at `a`: u32 keys, or u64
+ * items compared by their high word (the key).
+ */
+// @ts-ignore: decorator
+@inline function insertionSort<T>(a: usize, m: i32): void {
+  const shift = alignof<T>();
+  for (let i = 1; i < m; i++) {
+    const x = load<T>(a + ((<usize>i) << shift));
+    const k = keyOf<T>(x);
+    let j = i - 1;
+    for (; j >= 0; j--) {
+      const v = load<T>(a + ((<usize>j) << shift));
+      if (keyOf<T>(v) <= k) break;
+      store<T>(a + ((<usize>(j + 1)) << shift), v);
+    }
+    store<T>(a + ((<usize>(j + 1)) << shift), x);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function keyOf<T>(x: T): u32 {
+  return sizeof<T>() == 8 ? <u32>(<u64>x >> 32) : <u32>x;
 }
 
 /**
@@ -157,51 +178,19 @@ function finishItemBuckets(a: usize, b: usize, hist: usize): void {
     const m = <i32>load<u32>(count + ((<usize>d) << 2));
     if (m < 2) continue;
     const off = (<usize>load<u32>(start + ((<usize>d) << 2))) << 3;
-    if (m <= SMALL) insertionSortItems(a + off, m);
+    if (m <= SMALL) insertionSort<u64>(a + off, m);
     else sortItemsLow21(a + off, b + off, m, hist + 2 * HIST_BYTES, hist + 3 * HIST_BYTES);
   }
 }
 
 /** sortLow21 for u64 items keyed by their high word. */
 function sortItemsLow21(a: usize, b: usize, m: i32, h0: usize, h1: usize): void {
-  memory.fill(h0, 0, HIST_BYTES);
-  memory.fill(h1, 0, HIST_BYTES >> 1);
-  for (let i = 0; i < m; i++) {
-    const k = load<u32>(a + ((<usize>i) << 3), 4);
-    const a0 = h0 + ((<usize>(k & 2047)) << 2);
-    const a1 = h1 + ((<usize>((k >> 11) & 1023)) << 2);
-    store<u32>(a0, load<u32>(a0) + 1);
-    store<u32>(a1, load<u32>(a1) + 1);
-  }
-  const skip0 = offsets(h0, m, RADIX);
-  const skip1 = offsets(h1, m, RADIX >> 1);
-  if (!skip0 && !skip1) {
-    scatterItems(a, b, m, h0, 32, 2047);
-    scatterItems(b, a, m, h1, 43, 1023);
-  } else if (!skip0 || !skip1) {
-    if (skip1) scatterItems(a, b, m, h0, 32, 2047);
-    else scatterItems(a, b, m, h1, 43, 1023);
-    memory.copy(a, b, (<usize>m) << 3);
-  }
+  lsdTwo(a, b, m, h0, h1, 0, 2047, 11, 1023, 3, 4);
 }
 
-function insertionSortItems(a: usize, m: i32): void {
-  for (let i = 1; i < m; i++) {
-    const item = load<u64>(a + ((<usize>i) << 3));
-    const k = <u32>(item >> 32);
-    let j = i - 1;
-    for (; j >= 0; j--) {
-      const v = load<u64>(a + ((<usize>j) << 3));
-      if (<u32>(v >> 32) <= k) break;
-      store<u64>(a + ((<usize>(j + 1)) << 3), v);
-    }
-    store<u64>(a + ((<usize>(j + 1)) << 3), item);
-  }
-}
-
-function offsets(h: usize, n: i32, radix: i32): bool {
+function offsets(h: usize, n: i32, radix: u32): bool {
   let sum: u32 = 0;
-  for (let b = 0; b < radix; b++) {
+  for (let b: u32 = 0; b < radix; b++) {
     const at = h + ((<usize>b) << 2);
     const c = load<u32>(at);
     if (c == <u32>n) return true;
@@ -222,7 +211,8 @@ function scatterPairs(keys: usize, pay: usize, dst: usize, n: i32, h: usize, shi
   }
 }
 
-function scatterKeys(src: usize, dst: usize, n: i32, h: usize, shift: i32, mask: u32): void {
+// @ts-ignore: decorator
+@inline function scatterKeys(src: usize, dst: usize, n: i32, h: usize, shift: u32, mask: u32): void {
   for (let i = 0; i < n; i++) {
     const k = load<u32>(src + ((<usize>i) << 2));
     const at = h + ((<usize>((k >> shift) & mask)) << 2);
@@ -232,17 +222,8 @@ function scatterKeys(src: usize, dst: usize, n: i32, h: usize, shift: i32, mask:
   }
 }
 
-function scatterIndexed(keys: usize, dst: usize, n: i32, h: usize, shift: i32): void {
-  for (let i = 0; i < n; i++) {
-    const k = load<u32>(keys + ((<usize>i) << 2));
-    const at = h + ((<usize>(k >> shift)) << 2);
-    const pos = load<u32>(at);
-    store<u32>(at, pos + 1);
-    store<u64>(dst + ((<usize>pos) << 3), ((<u64>k) << 32) | <u64>i);
-  }
-}
-
-function scatterItems(src: usize, dst: usize, n: i32, h: usize, shift: i32, mask: u32): void {
+// @ts-ignore: decorator
+@inline function scatterItems(src: usize, dst: usize, n: i32, h: usize, shift: u32, mask: u32): void {
   for (let i = 0; i < n; i++) {
     const item = load<u64>(src + ((<usize>i) << 3));
     const at = h + ((<usize>(<u32>(item >> (<u64>shift)) & mask)) << 2);

@@ -12,6 +12,11 @@
 //   node bench/lovasz.mjs [--quick] [--shape 8,512,512] [--segloss MODULE]
 //   LOVASZ_BENCH=hinge|softmax limits the run to one section.
 
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { DEFAULT_SEED, DEFAULT_SHAPE, makeData, mulberry32 } from "./data.mjs";
 import {
   collectGarbage,
@@ -92,6 +97,52 @@ function packedImage(t, x, off, L, keys, f32, u32) {
   return loss;
 }
 
+/**
+ * The literal form of the issue's plain-JS peer: like packedImage, but every
+ * pixel's error is packed and sorted, as the reference sorts every error
+ * (relu applies in the walk). A float32 error's bits map to an unsigned key
+ * whose ascending order is descending error (sign-flip trick); the key
+ * (2^32 − 1 − ordered(bits(e)))·2^20 + (index << 1 | target) stays an exact integer.
+ */
+function packedAllImage(t, x, off, L, keys, f32, u32) {
+  let G = 0;
+  for (let i = 0; i < L; i++) {
+    const ti = t[off + i];
+    f32[0] = ti === 1 ? 1 - x[off + i] : 1 + x[off + i];
+    G += ti;
+    const b = u32[0];
+    const ordered = b >= 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+    keys[i] = (0xffffffff - ordered) * 1048576 + i * 2 + ti;
+  }
+  keys.sort();
+  let cumT = 0;
+  let J = 0;
+  let loss = 0;
+  for (let r = 0; r < L; r++) {
+    const v = keys[r];
+    const hi = Math.floor(v / 1048576);
+    const bit = (v - hi * 1048576) & 1;
+    const ordered = 0xffffffff - hi;
+    u32[0] = ordered >= 0x80000000 ? ordered & 0x7fffffff : ~ordered >>> 0;
+    cumT += bit;
+    const Jn = 1 - (G - cumT) / (G + r + 1 - cumT);
+    loss += Math.max(f32[0], 0) * (Jn - J);
+    J = Jn;
+  }
+  return loss;
+}
+
+function packedAllHinge(t, x, [N, H, W]) {
+  const L = H * W;
+  if (L > 1 << 19) throw new Error("packed keys hold at most 2^19 pixels per image");
+  const keys = new Float64Array(L);
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  let sum = 0;
+  for (let n = 0; n < N; n++) sum += packedAllImage(t, x, n * L, L, keys, f32, u32);
+  return sum / N;
+}
+
 function packedHinge(t, x, [N, H, W]) {
   const L = H * W;
   if (L > 1 << 19) throw new Error("packed keys hold at most 2^19 pixels per image");
@@ -146,17 +197,64 @@ function recorder(m) {
   return { results, notes, record };
 }
 
-/** Markdown rows: median, ratios to the two peers, value and its relative difference from the first peer. */
-function cellsOf(rows, results, [peerA, peerB]) {
-  const ref = results[peerA]?.value;
+/** Markdown rows: median, ratios to each peer, value and its relative difference from the first peer. */
+function cellsOf(rows, results, peers) {
+  const ref = results[peers[0]]?.value;
   return rows
     .filter((r) => results[r.id])
     .map(({ id, label }) => {
       const r = results[id];
       const x = (peer) => (results[peer] ? `${(results[peer].medianMs / r.medianMs).toFixed(2)}×` : "—");
       const rel = ref == null ? "—" : (Math.abs(r.value - ref) / Math.abs(ref)).toExponential(1);
-      return [label, r.medianMs.toFixed(2), x(peerA), x(peerB), String(r.value.toPrecision(8)), rel];
+      return [label, r.medianMs.toFixed(2), ...peers.map(x), String(r.value.toPrecision(8)), rel];
     });
+}
+
+// ---------------------------------------------------------------- PyTorch (subprocess)
+
+const PYTHON = "/usr/bin/python3";
+const TORCH_PEER = fileURLToPath(new URL("./peers/lovasz_torch.py", import.meta.url));
+
+/** Whether Debian's Python imports torch (checked once). */
+let torchOk;
+function hasTorch() {
+  torchOk ??= spawnSync(PYTHON, ["-c", "import torch"], { stdio: "ignore" }).status === 0;
+  return torchOk;
+}
+
+/**
+ * Runs bench/peers/lovasz_torch.py (torch.set_num_threads(1)) on the very
+ * arrays of this run, written raw to a temporary directory: `section` is
+ * "softmax" or "hinge", `arrays` its float32 arrays by name and `shape`.
+ * Records the row `torch-cpu` (median of `reps` after a warm-up) or a note.
+ */
+function torchRow(section, arrays, shape, reps, { results, notes }) {
+  if (!hasTorch()) {
+    notes.push(`torch-cpu: skipped (\`${PYTHON} -c "import torch"\` fails; Debian: apt install python3-torch)`);
+    return;
+  }
+  const dir = mkdtempSync(join(os.tmpdir(), "segloss-lovasz-"));
+  try {
+    const spec = { shape };
+    for (const [name, a] of Object.entries(arrays)) {
+      writeFileSync(join(dir, `${name}.f32`), new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+      spec[name] = `${name}.f32`;
+    }
+    writeFileSync(join(dir, "spec.json"), JSON.stringify({ [section]: spec }));
+    collectGarbage();
+    const run = spawnSync(PYTHON, [TORCH_PEER, dir, String(reps)], { encoding: "utf8", timeout: 600_000 });
+    if (run.status !== 0) {
+      notes.push(`torch-cpu: failed: ${firstLine(run.stderr || run.error || `exit ${run.status}`)}`);
+      return;
+    }
+    const out = JSON.parse(run.stdout);
+    results["torch-cpu"] = out[section];
+    log(
+      `  ${"torch-cpu".padEnd(15)} ${out[section].medianMs.toFixed(2).padStart(8)} ms (${reps} reps, torch ${out.torch}, ${out.threads} thread)`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function hingeSection(args, m, mod, note) {
@@ -189,6 +287,7 @@ async function hingeSection(args, m, mod, note) {
   const pos = new Float32Array(L);
   const neg = new Float32Array(L);
   record("plain-js", () => packedHinge(data.target, data.logits, shape));
+  record("plain-js-all", () => packedAllHinge(data.target, data.logits, shape));
   record("plain-merge", () => plainHinge(data.target, data.logits, shape, pos, neg));
 
   try {
@@ -204,19 +303,24 @@ async function hingeSection(args, m, mod, note) {
   } catch (e) {
     notes.push(`tfjs-wasm: ${firstLine(e)}`);
   }
+  torchRow("hinge", { target: data.target, logits: data.logits }, shape, args.quick ? 3 : 7, { results, notes });
 
   const rows = [
     ...SEGLOSS_ROWS,
     { id: "segloss-grad", label: "segloss SIMD lovaszHingeGrad (loss + gradient, copy-in)" },
-    { id: "plain-js", label: "plain JS (Float64Array.sort of packed keys)" },
+    { id: "plain-js", label: "plain JS (Float64Array.sort of packed keys, errors > 0 only, as segloss)" },
+    { id: "plain-js-all", label: "plain JS, literal (Float64Array.sort of packed keys of every pixel, as the reference)" },
     { id: "plain-merge", label: "plain JS (two Float32Array.sorts, merged)" },
     { id: "tfjs-wasm", label: "tfjs-wasm (topk + cumsum)" },
+    { id: "torch-cpu", label: "PyTorch CPU, 1 thread (reference algorithm: torch.sort per image)" },
   ];
-  const cells = cellsOf(rows, results, ["plain-js", "tfjs-wasm"]);
+  const cells = cellsOf(rows, results, ["plain-js", "plain-js-all", "tfjs-wasm", "torch-cpu"]);
   console.log(
     `\nlovaszHinge per image, ${shape.join("×")} (${(n / 1e6).toFixed(2)} M logits), ${args.quick ? "quick" : "full"} mode; ratios = peer median / row median.\n`,
   );
-  console.log(table(["row", "median ms", "vs plain JS", "vs tfjs-wasm", "loss", "rel. diff vs plain JS"], cells));
+  console.log(
+    table(["row", "median ms", "vs plain JS", "vs plain JS (literal)", "vs tfjs-wasm", "vs torch", "loss", "rel. diff vs plain JS"], cells),
+  );
   for (const line of notes) console.log(`\n- ${line}`);
 }
 
@@ -256,6 +360,21 @@ function makeMulticlass([N, C, H, W], seed) {
     }
   }
   return { labels, probs };
+}
+
+/** A copy of the probabilities with p = 1 at the first foreground pixel of every present class. */
+function sureCopy(labels, probs, [N, C, H, W]) {
+  const S = H * W;
+  const sure = Float32Array.from(probs);
+  const done = new Set();
+  for (let i = 0; i < N * S; i++) {
+    const c = labels[i];
+    if (done.has(c)) continue;
+    done.add(c);
+    const n = Math.floor(i / S);
+    sure[(n * C + c) * S + (i % S)] = 1;
+  }
+  return sure;
 }
 
 /** Plain JS: per present class, one native Uint32Array.sort of keys packing the error and the foreground bit, then the walk. */
@@ -340,6 +459,13 @@ async function softmaxSection(m, quick, mod, note) {
     }
     const out = new Float32Array(probs.length);
     record("segloss-grad", () => seg.lovaszSoftmaxGrad(t, { data: probs, shape }, { out }).loss);
+    // the loss sorts only the keys up to each class's last foreground pixel; one
+    // foreground pixel with p = 1 (error 0) per class makes it sort every key
+    const logits = probs.map(Math.log); // softmax(log p) = p: the same problem through fromLogits
+    record("segloss-logits", () => seg.lovaszSoftmax(t, { data: logits, shape }, { fromLogits: true }));
+    const sure = sureCopy(labels, probs, shape);
+    record("segloss-all-keys", () => seg.lovaszSoftmax(t, { data: sure, shape }));
+    record("segloss-grad-all-keys", () => seg.lovaszSoftmaxGrad(t, { data: sure, shape }, { out }).loss);
   }
   const keys = new Uint32Array(N * H * W);
   record("plain-js", () => plainSoftmax(labels, probs, shape, keys));
@@ -356,20 +482,30 @@ async function softmaxSection(m, quick, mod, note) {
   } catch (e) {
     notes.push(`tfjs-wasm: ${firstLine(e)}`);
   }
+  torchRow("softmax", { labels, probs }, shape, quick ? 5 : 9, { results, notes });
   const rows = [
     ...SEGLOSS_ROWS,
     { id: "segloss-grad", label: "segloss SIMD lovaszSoftmaxGrad (loss + gradient, copy-in)" },
+    { id: "segloss-logits", label: "segloss SIMD, fromLogits on log p (softmax inside; copy-in)" },
+    { id: "segloss-all-keys", label: "segloss SIMD, every key sorted (p = 1 at one foreground pixel per class; copy-in)¹" },
+    { id: "segloss-grad-all-keys", label: "segloss SIMD lovaszSoftmaxGrad, every key sorted (as above)¹" },
     { id: "plain-js", label: "plain JS (Uint32Array.sort of packed keys, per class)" },
     { id: "tfjs-wasm", label: "tfjs-wasm (topk per class + cumsum)" },
+    { id: "torch-cpu", label: "PyTorch CPU, 1 thread (reference algorithm: torch.sort per class)" },
   ];
   console.log(
     `\nlovaszSoftmax, ${shape.join("×")} NCHW probabilities, classes 'present', one loss over the batch, ${quick ? "quick" : "full"} mode; ratios = peer median / row median.\n`,
   );
   console.log(
     table(
-      ["row", "median ms", "vs plain JS", "vs tfjs-wasm", "loss", "rel. diff vs plain JS"],
-      cellsOf(rows, results, ["plain-js", "tfjs-wasm"]),
+      ["row", "median ms", "vs plain JS", "vs tfjs-wasm", "vs torch", "loss", "rel. diff vs plain JS"],
+      cellsOf(rows, results, ["plain-js", "tfjs-wasm", "torch-cpu"]),
     ),
+  );
+  console.log(
+    "\n¹ Other input (the ratios compare different data): after a class's last foreground pixel in the sorted order J stays 1,\n" +
+      "so segloss sorts only the keys up to it; these probabilities have no confident foreground pixel, which leaves most\n" +
+      "background keys out. A foreground pixel with p = 1 (error 0) sorts last and keeps every key: the cost of confident predictions.",
   );
   for (const line of notes) console.log(`\n- ${line}`);
 }

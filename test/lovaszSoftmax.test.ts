@@ -260,7 +260,7 @@ describe("edge cases", () => {
         { data: pred, shape: [N, C, H, W] },
         { perImage: true },
       );
-      expect(u8).toBe(ref.loss);
+      within(u8 as number, ref.loss, `${name} u8 labels`); // the loss path walks in float32
     }
   });
 
@@ -291,6 +291,115 @@ describe("edge cases", () => {
       seg.free(tm);
       seg.free(gm);
       expect(seg.largestFree()).toBe(free);
+    }
+  });
+});
+
+/** Random probabilities on a grid of `levels` values (ties when levels is small), rows not normalised. */
+function gridProbs(seed: number, N: number, C: number, S: number, levels: number, pIgnore = 0) {
+  const r = rng(seed);
+  const labels = new Float32Array(N * S).map(() => (r() < pIgnore ? 255 : Math.floor(r() * C)));
+  const pred = new Float32Array(N * C * S).map(() => Math.floor(r() * (levels + 1)) / levels);
+  return { labels, pred };
+}
+
+describe("the loss path (kept keys, float32 Abel walk) against the oracle", () => {
+  it("random probabilities with and without ties: sizes around the vector width, options", () => {
+    for (const { seg, name } of builds) {
+      let seed = 500;
+      for (const S of [1, 3, 4, 5, 8, 9, 63, 64, 65, 257, 1031]) {
+        for (const levels of [3, 64, 1 << 20]) {
+          const [N, C] = [1 + (S % 3), 2 + (S % 4)];
+          const { labels, pred } = gridProbs(seed++, N, C, S, levels, 0.1);
+          for (const o of [
+            { ignoreIndex: 255 },
+            { ignoreIndex: 255, perImage: true },
+            { ignoreIndex: 255, classes: "all" as const },
+            { ignoreIndex: 255, classes: [C - 1, 0] },
+          ]) {
+            const want = oracle.lovaszSoftmax(labels, pred, N, C, o);
+            const what = `${name} S=${S} levels=${levels} ${JSON.stringify(o)}`;
+            const t = { data: labels, shape: [N, S] };
+            const p = { data: pred, shape: [N, C, S] };
+            within(seg.lovaszSoftmax(t, p, o) as number, want.loss, what);
+            const none = seg.lovaszSoftmax(t, p, { ...o, reduction: "none" }) as Float32Array;
+            want.terms.flat().forEach((v, i) => {
+              within(none[i], v, `${what} term ${i}`);
+            });
+          }
+        }
+      }
+    }
+  });
+
+  it("large segments: 2×3×300×300 probabilities and logits, one loss over the batch and per image", () => {
+    for (const { seg, name } of builds) {
+      const [N, C, H, W] = [2, 3, 300, 300];
+      const S = H * W;
+      const r = rng(808);
+      const labels = new Float32Array(N * S).map((_, i) => ((i % W) * 3 < W ? 0 : Math.floor(r() * C)));
+      const logits = new Float32Array(N * C * S).map(() => (r() - 0.5) * 8);
+      const t = { data: labels, shape: [N, H, W] };
+      const p = { data: logits, shape: [N, C, H, W] };
+      for (const perImage of [false, true]) {
+        const o = { fromLogits: true, perImage };
+        within(seg.lovaszSoftmax(t, p, o) as number, oracle.lovaszSoftmax(labels, logits, N, C, o).loss, `${name} ${perImage}`);
+      }
+    }
+  });
+
+  it("keys after the last foreground pixel are left out: loss and gradient as the oracle's (gradient 0 there)", () => {
+    for (const { seg, name } of builds) {
+      const [N, C, S] = [2, 3, 150];
+      const r = rng(71);
+      const labels = new Float32Array(N * S).map(() => Math.floor(r() * C));
+      // distinct errors: foreground in [0.40, 0.70), background in [0, 0.55): most background sorts after every foreground pixel
+      const pred = new Float32Array(N * C * S);
+      for (let c = 0; c < C; c++) {
+        const ks = Array.from({ length: N * S }, (_, i) => i).sort(() => r() - 0.5);
+        for (let n = 0; n < N; n++) {
+          for (let s = 0; s < S; s++) {
+            const u = (ks[n * S + s] + 0.5) / (N * S);
+            pred[(n * C + c) * S + s] = labels[n * S + s] === c ? 1 - (0.4 + 0.3 * u) : 0.55 * u;
+          }
+        }
+      }
+      for (const o of [{}, { perImage: true }, { fromLogits: true }, { classes: "all" as const }]) {
+        const want = oracle.lovaszSoftmax(labels, pred, N, C, o);
+        const t = { data: labels, shape: [N, S] };
+        const p = { data: pred, shape: [N, C, S] };
+        const what = `${name} ${JSON.stringify(o)}`;
+        within(seg.lovaszSoftmax(t, p, o) as number, want.loss, what);
+        const g = seg.lovaszSoftmaxGrad(t, p, o);
+        within(g.loss, want.loss, `${what} grad loss`);
+        withinAll(g.grad, want.grad, `${what} grad`);
+      }
+    }
+  });
+
+  it("all ties, one class present, a foreground pixel with p = 1, background tied with the smallest foreground error", () => {
+    for (const { seg, name } of builds) {
+      const cases: [string, Float32Array, Float32Array, number, number][] = [];
+      const [N, C, S] = [1, 3, 37];
+      cases.push(["all 0.5", Float32Array.from({ length: S }, (_, i) => i % C), new Float32Array(C * S).fill(0.5), N, C]);
+      cases.push(["one class", new Float32Array(S).fill(1), gridProbs(61, N, C, S, 1000).pred, N, C]);
+      const sure = gridProbs(62, N, C, S, 1000);
+      sure.pred[sure.labels[5] * S + 5] = 1; // e = 0 for a foreground pixel: every key is kept
+      cases.push(["fg p = 1", sure.labels, sure.pred, N, C]);
+      const tied = gridProbs(63, N, C, S, 8);
+      cases.push(["coarse grid", tied.labels, tied.pred, N, C]);
+      const zeros = gridProbs(64, N, C, S, 1000);
+      zeros.pred.fill(0, 0, S); // class 0: e = 0 on every background pixel
+      cases.push(["zeros", zeros.labels, zeros.pred, N, C]);
+      for (const [what, labels, pred, n, c] of cases) {
+        for (const classes of ["present", "all"] as const) {
+          const want = oracle.lovaszSoftmax(labels, pred, n, c, { classes });
+          const t = { data: labels, shape: [n, S] };
+          const p = { data: pred, shape: [n, c, S] };
+          within(seg.lovaszSoftmax(t, p, { classes }) as number, want.loss, `${name} ${what} ${classes}`);
+          within(seg.lovaszSoftmaxGrad(t, p, { classes }).loss, want.loss, `${name} ${what} ${classes} grad`);
+        }
+      }
     }
   });
 });

@@ -17,14 +17,22 @@ import { type Layout, type MulticlassInputs, multiclassInputs } from "./multicla
 
 /** assembly/lovaszSoftmax.ts and assembly/sort.ts */
 interface LovaszSoftmaxKernels {
-  lovaszSoftmaxKeys(pc: number, labels: number, len: number, c: number, keys: number, count: number): void;
-  lovaszSoftmaxKeysDense(pc: number, tc: number, len: number, keys: number, count: number): number;
+  lovaszSoftmaxKeys(pc: number, labels: number, len: number, c: number, keys: number, stats: number): void;
+  lovaszSoftmaxKeysDense(pc: number, tc: number, len: number, keys: number, stats: number): number;
+  lovaszSoftmaxLoss(keys: number, n: number, G: number, cut: number, tmp: number, hist: number): number;
   lovaszSoftmaxCheckDense(t: number, tStride: number, len: number, C: number): number;
-  lovaszSoftmaxWalk(keys: number, n: number, G: number): number;
-  lovaszSoftmaxWalkGrad(items: number, n: number, G: number, grad: number, scale: number): number;
+  lovaszSoftmaxGradClass(
+    keys: number,
+    n: number,
+    G: number,
+    cut: number,
+    pairs: number,
+    items: number,
+    grad: number,
+    scale: number,
+    hist: number,
+  ): number;
   radixScratchBytes(): number;
-  radixSortU32(keys: number, tmp: number, n: number, hist: number): void;
-  radixSortIndexed(keys: number, n: number, items: number, tmp: number, hist: number): void;
 }
 
 export type LovaszClasses = "present" | "all" | number[];
@@ -135,75 +143,107 @@ function segmentsOf(inp: MulticlassInputs, s: Settings): MulticlassInputs[] {
 const STAGING_RESERVE = 1 << 20;
 
 /**
- * One segment: its class terms (NaN where 'present' skips a class), and with
- * `grad` the gradient of weight·(mean of its terms) written into `grad`
- * (the segment's part of the prediction-shaped gradient). The loss takes the
- * classes in groups whose keys fit the free memory (one multi-class pass per
- * group); the gradient needs every class's keys and gradient at once.
+ * One multi-class pass over a segment: the keys of the classes `part` (class
+ * part[j] at keys + j·4n, segment pixel order) and, per class c, its
+ * foreground count and largest foreground key at stats + 8·c (added to).
  */
-function segmentTerms(
+function keyPass(rt: Runtime, seg: MulticlassInputs, s: Settings, part: number[], keys: number, stats: number): void {
+  const k = rt.kernels<LovaszSoftmaxKernels>();
+  const S = seg.S;
+  const bytes = 4 * seg.N * S;
+  runClassPass(rt, seg, {
+    activation: s.fromLogits ? "softmax" : "none",
+    ignoreIndex: s.ignoreIndex,
+    run(ch) {
+      const at = 4 * (ch.n * S + ch.s0);
+      part.forEach((c, j) => {
+        const pc = ch.p + 4 * c * ch.pStride;
+        const kc = keys + j * bytes + at;
+        if (ch.labels) k.lovaszSoftmaxKeys(pc, ch.labels, ch.len, c, kc, stats + 8 * c);
+        else if (k.lovaszSoftmaxKeysDense(pc, ch.t + 4 * c * ch.tStride, ch.len, kc, stats + 8 * c)) badDense();
+      });
+    },
+  });
+}
+
+/**
+ * One segment's class terms (NaN where 'present' skips a class), loss only:
+ * one u32 key per (class, pixel), each class's foreground count and largest
+ * foreground key (lovaszSoftmaxLoss keeps only the keys up to it), then per
+ * class one kernel call (keep, sort, walk). The classes go in groups whose
+ * keys fit the free memory (one multi-class pass per group).
+ */
+function segmentLossTerms(rt: Runtime, seg: MulticlassInputs, s: Settings, cls: number[]): Float64Array {
+  const k = rt.kernels<LovaszSoftmaxKernels>();
+  const C = seg.C;
+  const n = seg.N * seg.S; // pixels in the segment
+  const bytes = 4 * n; // one class's keys
+  const fixed = bytes + k.radixScratchBytes() + 8 * C + 16; // sorted keys, sort scratch, [G, cut] per class
+  const room = Math.floor((rt.largestFree() - fixed - STAGING_RESERVE) / bytes);
+  const group = Math.max(1, Math.min(cls.length, room));
+  const block = rt.alloc(group * bytes + fixed, "lovaszSoftmax scratch");
+  try {
+    const keys = block;
+    const sorted = keys + group * bytes;
+    const hist = sorted + bytes;
+    const stats = hist + k.radixScratchBytes();
+    new Int32Array(rt.memory.buffer, stats, 2 * C).fill(0);
+    const terms = new Float64Array(cls.length);
+    for (let g0 = 0; g0 < cls.length; g0 += group) {
+      const part = cls.slice(g0, g0 + group);
+      keyPass(rt, seg, s, part, keys, stats);
+      const st = new Uint32Array(rt.memory.buffer, stats, 2 * C);
+      part.forEach((c, j) => {
+        const [G, cut] = [st[2 * c], st[2 * c + 1]];
+        if (s.classes === "present" && G === 0) terms[g0 + j] = Number.NaN;
+        else terms[g0 + j] = k.lovaszSoftmaxLoss(keys + j * bytes, n, G, cut, sorted, hist);
+      });
+    }
+    return terms;
+  } finally {
+    rt.release(block);
+  }
+}
+
+/**
+ * One segment's class terms with the gradient of weight·(mean of its terms)
+ * written into `grad` (the segment's part of the prediction-shaped gradient).
+ * The gradient needs every class's keys and gradient at once.
+ */
+function segmentGradTerms(
   rt: Runtime,
   seg: MulticlassInputs,
   s: Settings,
   cls: number[],
-  grad: Float32Array | null,
+  grad: Float32Array,
   weight: number,
 ): Float64Array {
   const k = rt.kernels<LovaszSoftmaxKernels>();
   const { C, S } = seg;
   const n = seg.N * S; // pixels in the segment
   const bytes = 4 * n;
-  const workBytes = grad ? C * bytes + 4 * bytes : bytes; // per-class gradients + items/tmp, or the sorted keys
-  const fixed = workBytes + k.radixScratchBytes() + 4 * C + 16;
-  const room = Math.floor((rt.largestFree() - fixed - STAGING_RESERVE) / bytes);
-  const group = grad ? cls.length : Math.max(1, Math.min(cls.length, room));
-  const block = rt.alloc(group * bytes + fixed, "lovaszSoftmax scratch");
+  const workBytes = C * bytes + 4 * bytes; // per-class gradients + items/tmp
+  const fixed = workBytes + k.radixScratchBytes() + 8 * C + 16;
+  const block = rt.alloc(cls.length * bytes + fixed, "lovaszSoftmax scratch");
   try {
     const keys = block;
-    const work = keys + group * bytes;
+    const work = keys + cls.length * bytes;
     const hist = work + workBytes;
-    const counts = hist + k.radixScratchBytes();
-    new Int32Array(rt.memory.buffer, counts, C).fill(0);
+    const stats = hist + k.radixScratchBytes();
+    new Int32Array(rt.memory.buffer, stats, 2 * C).fill(0);
     const terms = new Float64Array(cls.length);
-    const countOf = (c: number) => new Int32Array(rt.memory.buffer, counts, C)[c];
-    for (let g0 = 0; g0 < cls.length; g0 += group) {
-      const part = cls.slice(g0, g0 + group);
-      runClassPass(rt, seg, {
-        activation: s.fromLogits ? "softmax" : "none",
-        ignoreIndex: s.ignoreIndex,
-        run(ch) {
-          const at = 4 * (ch.n * S + ch.s0);
-          part.forEach((c, j) => {
-            const pc = ch.p + 4 * c * ch.pStride;
-            if (ch.labels) k.lovaszSoftmaxKeys(pc, ch.labels, ch.len, c, keys + j * bytes + at, counts + 4 * c);
-            else if (k.lovaszSoftmaxKeysDense(pc, ch.t + 4 * c * ch.tStride, ch.len, keys + j * bytes + at, counts + 4 * c)) badDense();
-          });
-        },
-      });
-      if (grad) break;
-      part.forEach((c, j) => {
-        if (s.classes === "present" && countOf(c) === 0) terms[g0 + j] = Number.NaN;
-        else {
-          k.radixSortU32(keys + j * bytes, work, n, hist); // sorted into work
-          terms[g0 + j] = k.lovaszSoftmaxWalk(work, n, countOf(c));
-        }
-      });
-    }
-    if (grad === null) return terms;
+    keyPass(rt, seg, s, cls, keys, stats);
 
-    const G = Int32Array.from(new Int32Array(rt.memory.buffer, counts, C));
-    const K = cls.filter((c) => s.classes !== "present" || G[c] > 0).length;
+    const st = Uint32Array.from(new Uint32Array(rt.memory.buffer, stats, 2 * C));
+    const K = cls.filter((c) => s.classes !== "present" || st[2 * c] > 0).length;
     const gC = work; // per-class ∂loss/∂p, segment pixel order
     const items = gC + C * bytes;
+    const pairs = items + 2 * bytes;
     rt.f32.fill(0, gC >>> 2, (gC >>> 2) + C * n);
     cls.forEach((c, j) => {
-      if (s.classes === "present" && G[c] === 0) {
-        terms[j] = Number.NaN;
-        return;
-      }
-      const sorted = items + 2 * bytes;
-      k.radixSortIndexed(keys + j * bytes, n, items, sorted, hist);
-      terms[j] = k.lovaszSoftmaxWalkGrad(sorted, n, G[c], gC + c * bytes, weight / K);
+      const [G, cut] = [st[2 * c], st[2 * c + 1]];
+      if (s.classes === "present" && G === 0) terms[j] = Number.NaN;
+      else terms[j] = k.lovaszSoftmaxGradClass(keys + j * bytes, n, G, cut, pairs, items, gC + c * bytes, weight / K, hist);
     });
     runClassPass(rt, seg, {
       activation: s.fromLogits ? "softmax" : "none",
@@ -258,7 +298,7 @@ export function lovaszSoftmax(rt: Runtime, target: unknown, pred: unknown, opts:
   const s = settingsOf(checkOwnOptions("lovaszSoftmax", opts, OPTIONS));
   const inp = inputsOf(target, pred, s);
   const cls = classList(s, inp.C);
-  const terms = segmentsOf(inp, s).map((seg) => segmentTerms(rt, seg, s, cls, null, 0));
+  const terms = segmentsOf(inp, s).map((seg) => segmentLossTerms(rt, seg, s, cls));
   if (s.reduction === "none") {
     const out = new Float32Array(terms.length * cls.length);
     terms.forEach((t, j) => {
@@ -282,7 +322,7 @@ export function lovaszSoftmaxGrad(rt: Runtime, target: unknown, pred: unknown, o
   const weight = s.reduction === "mean" ? 1 / segs.length : 1;
   const CS = inp.C * inp.S;
   const perSeg = segs.map((seg, j) =>
-    segmentLoss(segmentTerms(rt, seg, s, cls, s.perImage ? grad.subarray(j * CS, (j + 1) * CS) : grad, weight)),
+    segmentLoss(segmentGradTerms(rt, seg, s, cls, s.perImage ? grad.subarray(j * CS, (j + 1) * CS) : grad, weight)),
   );
   return { loss: reduce(perSeg, s.reduction), grad };
 }
