@@ -7,7 +7,100 @@
 // per vector: the caller checks it against the largest finite float and
 // finds the offending range only when that check fails.
 
-import { exp1, exp4, log1, log4, sigmoid1, sigmoid4 } from "./math";
+import { log1, log4, sigmoid1, sigmoid4 } from "./math";
+
+// ------------------------------------------------ e^x for x ≤ 0 (softmax)
+// softmax takes e^(x − max) with x − max ≤ 0, so its exp needs no overflow
+// path and one scale step: with MAGIC_B = 1.5·2^23 + 127, kf = x·log2 e +
+// MAGIC_B is an integer whose low bits are n + 127 (n = round(x·log2 e) ∈
+// [−127, 0]), so kf's bits shifted left by 23 are 2^n as a float — and 0 for
+// n = −127, which flushes results below about −87.68 (< 2^-126 absolute).
+// Reduction and polynomial are math.ts's exp (Cody–Waite in two steps, the
+// Cephes expf polynomial): ≤ 8.2e-8 relative for results ≥ 2^-126
+// (test/diceCE.test.ts checks every float32 in [−104, 0]).
+// The vector constants live in static memory: V8 rebuilds a v128.const
+// inside a loop with three instructions at every use; softmaxForward loads
+// them once, before its loops.
+const XLO: f32 = -88.0; // clamp: n = round(−88·log2 e) = −127 gives 0
+const LOG2E: f32 = 1.4426950408889634;
+const MAGIC_B: f32 = 12583039.0; // 1.5·2^23 + 127
+const C1: f32 = 0.693359375; // ln 2 in two parts: n·C1 is exact
+const C2: f32 = -2.12194440054690583e-4;
+const EP0: f32 = 1.9875691500e-4;
+const EP1: f32 = 1.3981999507e-3;
+const EP2: f32 = 8.3334519073e-3;
+const EP3: f32 = 4.1665795894e-2;
+const EP4: f32 = 1.6666665459e-1;
+const EP5: f32 = 5.0000001201e-1;
+
+const KEXP: usize = memory.data<f32>(
+  [
+    XLO, XLO, XLO, XLO,
+    LOG2E, LOG2E, LOG2E, LOG2E,
+    MAGIC_B, MAGIC_B, MAGIC_B, MAGIC_B,
+    C1, C1, C1, C1,
+    C2, C2, C2, C2,
+    EP0, EP0, EP0, EP0,
+    EP1, EP1, EP1, EP1,
+    EP2, EP2, EP2, EP2,
+    EP3, EP3, EP3, EP3,
+    EP4, EP4, EP4, EP4,
+    EP5, EP5, EP5, EP5,
+    1, 1, 1, 1,
+  ],
+  16,
+);
+const KABS: usize = memory.data<i32>([0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fffffff], 16);
+
+// @ts-ignore: decorator
+@inline function kexp(i: i32): v128 {
+  return v128.load(KEXP + ((<usize>i) << 4));
+}
+
+/** e^x for x ≤ 0 with the constants passed in (loaded once by the caller). */
+// @ts-ignore: decorator
+@inline function expNonPosK4(
+  x: v128, lo: v128, l2e: v128, mg: v128, c1: v128, c2: v128,
+  e0: v128, e1: v128, e2: v128, e3: v128, e4: v128, e5: v128, one: v128,
+): v128 {
+  const xc = f32x4.pmax(x, lo);
+  const kf = f32x4.add(f32x4.mul(xc, l2e), mg);
+  const nf = f32x4.sub(kf, mg);
+  let r = f32x4.sub(xc, f32x4.mul(nf, c1));
+  r = f32x4.sub(r, f32x4.mul(nf, c2));
+  let p = f32x4.add(f32x4.mul(e0, r), e1);
+  p = f32x4.add(f32x4.mul(p, r), e2);
+  p = f32x4.add(f32x4.mul(p, r), e3);
+  p = f32x4.add(f32x4.mul(p, r), e4);
+  p = f32x4.add(f32x4.mul(p, r), e5);
+  p = f32x4.mul(p, f32x4.mul(r, r));
+  p = f32x4.add(f32x4.add(p, r), one);
+  return f32x4.mul(p, i32x4.shl(kf, 23));
+}
+
+/** e^x for x ≤ 0: ≤ 8.2e-8 relative where e^x ≥ 2^-126; 0 below about −87.68. (Exported for the test probe.) */
+// @ts-ignore: decorator
+@inline export function expNonPos4(x: v128): v128 {
+  return expNonPosK4(x, kexp(0), kexp(1), kexp(2), kexp(3), kexp(4), kexp(5), kexp(6), kexp(7), kexp(8), kexp(9), kexp(10), kexp(11));
+}
+
+/** The scalar twin of expNonPos4: the same float32 operations in the same order (bit-identical lanes). */
+// @ts-ignore: decorator
+@inline export function expNonPos1(x: f32): f32 {
+  const xc = x < XLO ? XLO : x; // as pmax: NaN stays NaN
+  const kf = xc * LOG2E + MAGIC_B;
+  const nf = kf - MAGIC_B;
+  let r = xc - nf * C1;
+  r = r - nf * C2;
+  let p = EP0 * r + EP1;
+  p = p * r + EP2;
+  p = p * r + EP3;
+  p = p * r + EP4;
+  p = p * r + EP5;
+  p = p * (r * r);
+  p = p + r + <f32>1.0;
+  return p * reinterpret<f32>(reinterpret<i32>(kf) << 23);
+}
 
 // @ts-ignore: decorator
 @inline function at(base: usize, stride: i32, c: i32, i: i32): usize {
@@ -24,28 +117,40 @@ export function softmaxForward(x: usize, xStride: i32, p: usize, pStride: i32, l
   let i = 0;
   let bits: u32 = 0;
   if (ASC_FEATURE_SIMD) {
-    const abs = i32x4.splat(0x7fffffff);
+    const abs = v128.load(KABS);
+    const lo = kexp(0), l2e = kexp(1), mg = kexp(2), c1 = kexp(3), c2 = kexp(4);
+    const e0 = kexp(5), e1 = kexp(6), e2 = kexp(7), e3 = kexp(8), e4 = kexp(9), e5 = kexp(10), one = kexp(11);
+    // pointers step by one class plane (no multiply per access)
+    const xs = (<usize>xStride) << 2, ps = (<usize>pStride) << 2;
     let vbits = i32x4.splat(0);
     for (; i + 4 <= len; i += 4) {
-      let m = v128.load(at(x, xStride, 0, i));
+      const xi = x + ((<usize>i) << 2), pi = p + ((<usize>i) << 2);
+      let xa = xi;
+      let m = v128.load(xa);
       vbits = i32x4.max_u(vbits, v128.and(m, abs));
       for (let c = 1; c < C; c++) {
-        const v = v128.load(at(x, xStride, c, i));
+        xa += xs;
+        const v = v128.load(xa);
         m = f32x4.pmax(m, v);
         vbits = i32x4.max_u(vbits, v128.and(v, abs));
       }
       let s = f32x4.splat(0);
+      xa = xi;
+      let pa = pi;
       for (let c = 0; c < C; c++) {
-        const e = exp4(f32x4.sub(v128.load(at(x, xStride, c, i)), m));
+        const e = expNonPosK4(f32x4.sub(v128.load(xa), m), lo, l2e, mg, c1, c2, e0, e1, e2, e3, e4, e5, one);
         s = f32x4.add(s, e);
-        v128.store(at(p, pStride, c, i), e);
+        v128.store(pa, e);
+        xa += xs;
+        pa += ps;
       }
-      const inv = f32x4.div(f32x4.splat(1), s);
+      const inv = f32x4.div(one, s);
+      pa = pi;
       for (let c = 0; c < C; c++) {
-        const a = at(p, pStride, c, i);
-        v128.store(a, f32x4.mul(v128.load(a), inv));
+        v128.store(pa, f32x4.mul(v128.load(pa), inv));
+        pa += ps;
       }
-      if (lse) v128.store(lse + (<usize>i << 2), f32x4.add(m, log4(s)));
+      if (lse) v128.store(lse + ((<usize>i) << 2), f32x4.add(m, log4(s)));
     }
     bits = max(max(i32x4.extract_lane(vbits, 0) as u32, i32x4.extract_lane(vbits, 1) as u32), max(i32x4.extract_lane(vbits, 2) as u32, i32x4.extract_lane(vbits, 3) as u32));
   }
@@ -58,7 +163,7 @@ export function softmaxForward(x: usize, xStride: i32, p: usize, pStride: i32, l
     }
     let s: f32 = 0;
     for (let c = 0; c < C; c++) {
-      const e = exp1(load<f32>(at(x, xStride, c, i)) - m);
+      const e = expNonPos1(load<f32>(at(x, xStride, c, i)) - m);
       s += e;
       store<f32>(at(p, pStride, c, i), e);
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // segloss multi-class element-wise benchmark: crossEntropy, the multi-class
-// focal loss and (when the multi-class Dice exists) Dice + CE on 4×21×256×256
+// focal loss and (when the multi-class Dice exists) Dice + CE — as two calls
+// (dice + crossEntropy) and as one (diceCE, when it exists) — on 4×21×256×256
 // predictions with uint8 labels — probabilities and logits, NCHW and NHWC — by
 // segloss (copy-in, in wasm memory, scalar build), a one-pass plain-JS loop and
 // TensorFlow.js (cpu and wasm backends, the same formulas: oneHot, log, sums;
@@ -186,6 +187,7 @@ const simd = await mod.create({ memoryBytes: 256 * 1024 * 1024 });
 const scalar = await mod.create({ simd: false, memoryBytes: 256 * 1024 * 1024 });
 const lshape = [N, H, W];
 let hasDice = true;
+const hasDiceCE = typeof simd.diceCE === "function";
 try {
   simd.dice(
     { data: labels.subarray(0, S), shape: [1, H, W] },
@@ -207,17 +209,24 @@ const seglossCall = {
     const p = { data: pred, shape };
     return seg.dice(t, p, { mode: "multiclass", layout, fromLogits: logits }) + seg.crossEntropy(t, p, { layout, fromLogits: logits });
   },
+  // the same loss in one call: one staging pass, one softmax
+  diceCe1: (seg, pred, shape, layout, logits) =>
+    seg.diceCE({ data: labels, shape: lshape }, { data: pred, shape }, { layout, fromLogits: logits }),
 };
 const plainCall = { ce: plainCe, focal: plainFocal, diceCe: plainDiceCe };
-const NAMES = { ce: "crossEntropy", focal: "focal (softmax, γ 2)", diceCe: "Dice + CE" };
+const NAMES = { ce: "crossEntropy", focal: "focal (softmax, γ 2)", diceCe: "Dice + CE (two calls)", diceCe1: "diceCE (one call)" };
+/** Workloads whose peers (plain JS, tfjs) are another's: the same formula on the same data, measured once. */
+const PEER_OF = { diceCe1: "diceCe" };
 
 const workloads = [];
-for (const kind of ["ce", "focal", "diceCe"]) {
+for (const kind of ["ce", "focal", "diceCe", "diceCe1"]) {
   if (kind === "diceCe" && !hasDice) continue;
+  if (kind === "diceCe1" && !(hasDice && hasDiceCE)) continue;
   for (const logits of [false, true])
     for (const layout of ["NCHW", "NHWC"]) {
       if (kind === "focal" && layout === "NHWC") continue; // the layout costs the same as for CE
-      workloads.push({ kind, logits, layout, name: `${NAMES[kind]}, ${logits ? "logits" : "probabilities"} ${layout}` });
+      const label = (k) => `${NAMES[k]}, ${logits ? "logits" : "probabilities"} ${layout}`;
+      workloads.push({ kind, logits, layout, name: label(kind), peerName: label(PEER_OF[kind] ?? kind) });
     }
 }
 
@@ -241,6 +250,7 @@ if (args.tf) {
         };
       }
       for (const w of workloads) {
+        if (w.peerName !== w.name) continue; // measured under its peer workload
         const run = () => {
           const out = tf.tidy(() => L[w.kind](inputs[w.layout], w.layout === "NHWC", w.logits));
           const v = out.dataSync()[0];
@@ -256,10 +266,13 @@ if (args.tf) {
   }
 }
 
+const plainRuns = {};
 for (const w of workloads) {
   const d = data[w.layout];
   const pred = w.logits ? d.logits : d.probs;
-  const plain = measure(() => plainCall[w.kind](pred, w.layout === "NHWC", w.logits), m);
+  const own = w.peerName === w.name;
+  const plain = own ? measure(() => plainCall[w.kind](pred, w.layout === "NHWC", w.logits), m) : plainRuns[w.peerName];
+  plainRuns[w.name] = plain;
   const copy = measure(() => seglossCall[w.kind](simd, pred, d.shape, w.layout, w.logits), m);
   const resident = (seg) => {
     const v = seg.alloc(Float32Array, pred.length);
@@ -272,8 +285,8 @@ for (const w of workloads) {
   };
   const mem = resident(simd);
   const sc = resident(scalar);
-  const tw = tfRuns[`wasm ${w.name}`];
-  const tc = tfRuns[`cpu ${w.name}`];
+  const tw = tfRuns[`wasm ${w.peerName}`];
+  const tc = tfRuns[`cpu ${w.peerName}`];
   const line = (label, r) => [
     w.name,
     label,
@@ -282,9 +295,11 @@ for (const w of workloads) {
     tw ? fmt3(tw.medianMs / r.medianMs) : "—",
     fmt3(plain.medianMs / r.medianMs),
   ];
-  if (tc) rows.push(line("tfjs-cpu", tc));
-  if (tw) rows.push(line("tfjs-wasm", tw));
-  rows.push(line("plain JS (one pass)", plain));
+  if (own) {
+    if (tc) rows.push(line("tfjs-cpu", tc));
+    if (tw) rows.push(line("tfjs-wasm", tw));
+    rows.push(line("plain JS (one pass)", plain));
+  }
   rows.push(line("**segloss SIMD (copy-in)**", copy));
   rows.push(line("**segloss SIMD (in wasm memory)**", mem));
   rows.push(line("segloss scalar build (in wasm memory)", sc));
@@ -293,7 +308,8 @@ for (const w of workloads) {
 }
 
 console.log(envLine(machine("unknown CPU"), { load: "1" }));
-console.log(`N=${N}, C=${C}, ${H}×${W}, uint8 labels; ratios are medians of one process\n`);
+console.log(`N=${N}, C=${C}, ${H}×${W}, uint8 labels; ratios are medians of one process`);
+console.log("diceCE (one call) rows: ratios against the Dice + CE peers (the same formula and data, measured once)\n");
 console.log(table(["workload", "row", "median ms", "Melem/s", "× tfjs-wasm", "× plain JS"], rows));
 console.log("\nvalues (plain JS, segloss, tfjs-wasm):");
 for (const [name, a, b, c] of results)

@@ -1,6 +1,7 @@
 // segloss: segmentation losses and metrics in WebAssembly SIMD.
 // `create()` loads one instance; each loss family adds its methods to it.
 import { type CombinedApi, combinedApi } from "./losses/combined";
+import { type DiceCEApi, diceCEApi } from "./losses/diceCE";
 import { type ElementwiseApi, elementwiseApi } from "./losses/elementwise";
 import { type LovaszApi, lovaszApi } from "./losses/lovasz";
 import { type LovaszSoftmaxApi, lovaszSoftmaxApi } from "./losses/lovaszSoftmax";
@@ -16,6 +17,7 @@ import { instantiate, type LoadOptions, type Runtime } from "./wasm";
 export { SegLossError, type SegLossErrorCode, SegLossRangeError, SegLossTypeError } from "./errors";
 export type { CombinedApi } from "./losses/combined";
 export type { LossAndGrad } from "./losses/common";
+export type { DiceCEApi, DiceCEOptions } from "./losses/diceCE";
 export type { ElementwiseApi } from "./losses/elementwise";
 export type { LovaszApi, LovaszGradOptions, LovaszHingeOptions, LovaszPreset } from "./losses/lovasz";
 export type { LovaszClasses, LovaszSoftmaxApi, LovaszSoftmaxGradOptions, LovaszSoftmaxOptions } from "./losses/lovaszSoftmax";
@@ -106,7 +108,8 @@ export interface Segloss
     LovaszApi,
     LovaszSoftmaxApi,
     ConfusionApi,
-    GeneralizedDiceApi {}
+    GeneralizedDiceApi,
+    DiceCEApi {}
 
 function instanceApi(rt: Runtime): InstanceApi {
   return {
@@ -140,5 +143,6 @@ export async function create(opts: LoadOptions = {}): Promise<Segloss> {
     ...meanIoUApi(rt),
     ...confusionApi(rt),
     ...generalizedDiceApi(rt),
+    ...diceCEApi(rt),
   };
 }

@@ -59,7 +59,12 @@ export interface ClassPass {
   grad?: Float32Array;
   /** What chunk.g holds: dL/dp (the runner applies the activation's backward) or dL/dx (already w.r.t. the raw prediction). */
   gradWrt?: "p" | "x";
-  run(chunk: ClassChunk): void;
+  /** The inputs were range-checked by an earlier pass of the same call: skip those checks (labels are still staged). */
+  validated?: boolean;
+  /** Without an activation: `run` folds the prediction's range check into its kernel and returns the chunk's largest bit pattern (as maxBitsClassMajor); the runner checks it after the kernel. */
+  kernelChecksPred?: boolean;
+  // biome-ignore lint/suspicious/noConfusingVoidType: kernels that check nothing return nothing
+  run(chunk: ClassChunk): void | number;
 }
 
 /** Bit patterns (as u32) of 1.0f and of the largest finite float32: the fast range checks compare with them. */
@@ -142,9 +147,9 @@ export function runClassPass(rt: Runtime, inp: MulticlassInputs, pass: ClassPass
           bits = k.sigmoidForward(x, xStride, ptr.p, cap, len, C) >>> 0;
           [p, pStride] = [ptr.p, cap];
         } else {
-          bits = k.maxBitsClassMajor(x, xStride, len, C) >>> 0;
+          bits = pass.validated || pass.kernelChecksPred ? 0 : k.maxBitsClassMajor(x, xStride, len, C) >>> 0;
         }
-        if (bits > (act ? MAX_FINITE_BITS : ONE_BITS)) {
+        if (bits > (act ? MAX_FINITE_BITS : ONE_BITS) && !pass.validated) {
           const [lo, hi] = exactRange(x, xStride, len);
           checkPred(lo, hi, act);
         }
@@ -153,7 +158,7 @@ export function runClassPass(rt: Runtime, inp: MulticlassInputs, pass: ClassPass
         let tStride = 0;
         if (dense) {
           [t, tStride] = stage(dense, denseAt, ptr.t, n, s0, len);
-          if (k.maxBitsClassMajor(t, tStride, len, C) >>> 0 > ONE_BITS) {
+          if (!pass.validated && k.maxBitsClassMajor(t, tStride, len, C) >>> 0 > ONE_BITS) {
             const [lo, hi] = exactRange(t, tStride, len);
             checkTarget(lo, hi);
           }
@@ -164,7 +169,26 @@ export function runClassPass(rt: Runtime, inp: MulticlassInputs, pass: ClassPass
           if (bad >= 0) badLabel(labels[n * S + s0 + bad], n * S + s0 + bad, C, ign);
         }
 
-        pass.run({ n, s0, len, C, p, pStride, x, xStride, lse: ptr.lse, labels: ptr.labels, t, tStride, g: ptr.g, gStride: cap });
+        const kernelBits = pass.run({
+          n,
+          s0,
+          len,
+          C,
+          p,
+          pStride,
+          x,
+          xStride,
+          lse: ptr.lse,
+          labels: ptr.labels,
+          t,
+          tStride,
+          g: ptr.g,
+          gStride: cap,
+        });
+        if (pass.kernelChecksPred && !act && !pass.validated && (kernelBits as number) >>> 0 > ONE_BITS) {
+          const [lo, hi] = exactRange(x, xStride, len);
+          checkPred(lo, hi, false);
+        }
 
         if (pass.grad) {
           if (act && (pass.gradWrt ?? "p") === "p") {

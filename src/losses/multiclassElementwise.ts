@@ -261,6 +261,11 @@ function setupCe(fn: string, target: unknown, pred: unknown, raw: unknown, extra
   const given = checkOwnOptions(fn, raw, { ...CE_TABLE, ...extra });
   const o = presetOf(given, CE_PRESETS);
   const inputs = multiclassInputs(target, pred, { shape: o.shape as number[] | undefined, layout: (o.layout as Layout) ?? "NCHW" });
+  return ceSetupOf(given, o, inputs);
+}
+
+/** The cross-entropy setup from the checked options `given`, the same with the preset applied (`o`), and the inputs. */
+function ceSetupOf(given: Record<string, unknown>, o: Record<string, unknown>, inputs: MulticlassInputs): Setup {
   const C = inputs.C;
   const fromLogits = o.fromLogits === true;
   const sm = (o.labelSmoothing as number | undefined) ?? 0;
@@ -537,6 +542,47 @@ function gradOf(rt: Runtime, s: Setup, out: unknown): LossAndGrad {
     }),
   );
   return { loss: value, grad };
+}
+
+/**
+ * Cross-entropy as one part of a fused class pass (src/losses/diceCE.ts): the
+ * caller stages each chunk once (softmax with fromLogits, log-sum-exp for the
+ * sums) and runs `sums`, then `reduce`, then for a gradient `grad`. Same
+ * options and numbers as `crossEntropy`.
+ */
+export interface CePart {
+  /** The ignore label in effect (a preset's applies to label targets only). */
+  ignoreIndex: number | null;
+  /** Per-class floats the kernels read at `w` (the caller places them in WebAssembly memory), or null. */
+  weights: Float32Array | null;
+  /** Probabilities, label targets, no class weights, smoothing or renormalisation: ℓ = −ln clip(p_y) (a fused kernel may compute it). */
+  plain: boolean;
+  /** Adds one chunk's [Σ loss, kept pixels, Σ w·t] into the 3 f64 at `acc`. */
+  sums(w: number, acc: number, ch: ClassChunk): void;
+  /** The reduced value and the gradient's scale from those three sums. */
+  reduce(sum: number, kept: number, weightSum: number): { value: number; scale: number };
+  /** Writes `scale` × the chunk's gradient (w.r.t. the logits with fromLogits, else p), class-major at `g` (stride ch.gStride). */
+  grad(w: number, scale: number, ch: ClassChunk, g: number): void;
+}
+
+export function cePart(rt: Runtime, fn: string, raw: unknown, inputs: MulticlassInputs): CePart {
+  const given = checkOwnOptions(fn, raw, CE_TABLE);
+  const s = ceSetupOf(given, presetOf(given, CE_PRESETS), inputs);
+  if (s.reduction === "none") fail("E_OPTION", "opts.reduction", "'mean' or 'sum'", "'none'");
+  const k = rt.kernels<MulticlassElementwiseKernels>();
+  const C = inputs.C;
+  const lab = (ch: ClassChunk) => (inputs.labels ? ch.labels : 0);
+  const wsum = s.weights ? s.weights.reduce((a, b) => a + b, 0) : C;
+  return {
+    ignoreIndex: s.ignoreIndex,
+    weights: s.weights,
+    plain: s.flags === 0,
+    sums: (w, acc, ch) =>
+      k.ceSums(ch.p, ch.pStride, ch.x, ch.xStride, ch.lse, lab(ch), ch.t, ch.tStride, ch.len, C, w, acc, 0, s.flags, EPS, HI, s.sm),
+    reduce: (sum, kept, weightSum) => reduce(s, sum, kept, weightSum),
+    grad: (w, scale, ch, g) =>
+      k.ceGrad(g, ch.gStride, ch.p, ch.pStride, lab(ch), ch.t, ch.tStride, ch.len, C, w, s.flags, EPS, HI, s.sm, wsum, scale),
+  };
 }
 
 const GRAD_TABLE: Record<string, Check> = Object.fromEntries(GRAD_OPTIONS.map((k) => [k, checks.float32]));

@@ -19,7 +19,7 @@ import {
 import { runPass, withF64 } from "../passes";
 import type { TensorLike } from "../tensor";
 import type { Runtime } from "../wasm";
-import { runClassPass } from "./classPass";
+import { type ClassChunk, runClassPass } from "./classPass";
 import { gradBuffer, type LossAndGrad } from "./common";
 import { type Layout, type MulticlassInputs, multiclassInputs } from "./multiclassInputs";
 import { flagsOf, lossTerms, regionTerms, type Score, SLOTS, scoreOf } from "./region";
@@ -332,13 +332,17 @@ function classSums(rt: Runtime, inp: MulticlassInputs, r: McResolved, flags: num
     });
     return rt.f64.slice(acc >>> 3, (acc >>> 3) + N * C * SLOTS);
   });
-  if (inp.labels) {
-    for (let o = 0; o < sums.length; o += SLOTS) {
-      sums[o + 3] = sums[o + 1];
-      sums[o + 5] = sums[o + 1] + sums[o + 2] - 2 * sums[o]; // Σ|t − p| for t ∈ {0, 1}
-    }
-  }
+  completeLabelSums(inp, sums);
   return sums;
+}
+
+/** Label targets: the kernel leaves Σt² and Σ|t − p| to us (t ∈ {0, 1}). */
+function completeLabelSums(inp: MulticlassInputs, sums: Float64Array): void {
+  if (!inp.labels) return;
+  for (let o = 0; o < sums.length; o += SLOTS) {
+    sums[o + 3] = sums[o + 1];
+    sums[o + 5] = sums[o + 1] + sums[o + 2] - 2 * sums[o]; // Σ|t − p| for t ∈ {0, 1}
+  }
 }
 
 /** Multi-class terms: the term sums, which (segment, class) each term stands for, and the per-term losses. */
@@ -363,7 +367,11 @@ function mcTerms(rt: Runtime, score: Score, target: unknown, pred: unknown, r: M
   checkInputs(r, inp);
   const kept = keptClasses(r, inp.C);
   const flags = kernelFlags(r, score, inp);
-  const sums = classSums(rt, inp, r, flags);
+  return termsOfSums(score, r, inp, kept, flags, classSums(rt, inp, r, flags));
+}
+
+/** The terms from the class sums (SLOTS per image and class, label sums completed). */
+function termsOfSums(score: Score, r: McResolved, inp: MulticlassInputs, kept: number[], flags: number, sums: Float64Array): McTerms {
   const { N, C } = inp;
   const nSeg = r.perImage ? N : 1;
   const micro = r.average === "micro";
@@ -499,6 +507,60 @@ export function multiclassRegionLossGrad(rt: Runtime, score: Score, target: unkn
     grad,
   );
   return { loss: value, grad };
+}
+
+/**
+ * A multi-class region loss as one part of a fused class pass
+ * (src/losses/diceCE.ts): the caller stages each chunk once and runs `sums`
+ * on it, then `finish`, then for a gradient `grad` on the chunks of its
+ * gradient pass. Same options and numbers as the region loss itself.
+ */
+export interface RegionPart {
+  /** f64 accumulators `sums` needs (zeroed by the caller): SLOTS per image and class (Σtp, Σt, Σp, …). */
+  slots: number;
+  /** Label targets and no `squared`: the kernel's sums are Σtp, Σt and Σp alone (a fused kernel may write them). */
+  labelSums: boolean;
+  /** Adds one chunk's class sums into the accumulators at `acc`. */
+  sums(acc: number, ch: ClassChunk): void;
+  /** The reduced loss from the accumulated sums, and the gradient coefficients (f64 pairs) of `weight` × the loss. */
+  finish(sums: Float64Array, weight: number): { value: number; coefs: Float64Array };
+  /** Writes dL/dp of one chunk, class-major at `g` (stride ch.gStride), from the coefficients placed at `coef`. */
+  grad(coef: number, ch: ClassChunk, g: number): void;
+}
+
+export function regionPart(rt: Runtime, fn: string, score: Score, opts: unknown, inp: MulticlassInputs): RegionPart {
+  const r = resolveMc(fn, score, opts, TABLES[score]);
+  noNone(r);
+  checkInputs(r, inp);
+  const kept = keptClasses(r, inp.C);
+  const flags = kernelFlags(r, score, inp);
+  const k = rt.kernels<McRegionKernels>();
+  const C = inp.C;
+  return {
+    slots: inp.N * C * SLOTS,
+    labelSums: (flags & (MC_LABELS | MC_SQUARED)) === MC_LABELS,
+    sums: (acc, ch) => k.mcRegionSums(ch.p, ch.pStride, ch.t, ch.tStride, ch.labels, ch.len, C, acc + ch.n * C * SLOTS * 8, flags),
+    finish: (sums, weight) => {
+      completeLabelSums(inp, sums);
+      const t = termsOfSums(score, r, inp, kept, flags, sums);
+      const { value, scale } = reduceLoss(score, r, t, r.reduction as "mean" | "sum");
+      return { value, coefs: classCoefs(score, r, t, (j) => weight * scale * t.weight[j] * t.slope[j]) };
+    },
+    grad: (coef, ch, g) =>
+      k.mcRegionGrad(
+        g,
+        ch.gStride,
+        ch.p,
+        ch.pStride,
+        ch.t,
+        ch.tStride,
+        ch.labels,
+        ch.len,
+        C,
+        coef + (r.perImage ? ch.n * C : 0) * 16,
+        flags,
+      ),
+  };
 }
 
 // ---------------------------------------------------------------- generalized Dice

@@ -1,0 +1,203 @@
+// Dice + cross-entropy (src/losses/diceCE.ts). Chunks are class-major: class
+// c of pixel i at base + 4·(c·stride + i); labels int32, −1 where ignored.
+//
+// diceCELabelSums: the value pass of the plain form (probabilities, label
+// targets, no class weights / smoothing / squared / soft Dice) in one kernel
+// that also range-checks the chunk: per class plane Σp and the largest bit
+// pattern (one streaming read); then per pixel the own-class probability p_y,
+// gathered once for both parts — Dice's Σtp and Σt per class by scatter-add,
+// and the cross-entropy's −ln clip(p_y).
+//
+// diceCEAddGrad: the gradient pass adds the Dice part (dL/dp in a scratch
+// chunk h) into the cross-entropy's gradient g through one softmax backward,
+// g_c += p_c·(h_c − Σ_k p_k·h_k), or as it is on probabilities.
+
+import { BLOCK, addF64, hsum64 } from "./simd";
+import { log1, logNormal4 } from "./math";
+
+/** f64 slots per class of the Dice accumulators (assembly/multiclassRegion.ts MC_SLOTS): Σtp, Σt, Σp, … */
+const DICE_SLOTS: i32 = 7;
+const IGNORE: i32 = 1;
+
+/**
+ * Adds one chunk's sums: Dice (Σtp, Σt, Σp per class at dice + 8·7·c) and
+ * cross-entropy (Σ −ln clip(p_y, eps, hi), kept pixels, kept pixels at ce).
+ * IGNORE: pixels labelled −1 leave every sum. Returns the largest bit
+ * pattern of p (above 0x3f800000: some value is not in [+0, 1]).
+ */
+export function diceCELabelSums(
+  p: usize, pStride: i32, lab: usize, len: i32, C: i32, dice: usize, ce: usize, flags: i32, eps: f32, hi: f32,
+): u32 {
+  const bits = (flags & IGNORE) != 0 ? planeSums(p, pStride, lab, len, C, dice, true) : planeSums(p, pStride, lab, len, C, dice, false);
+  pixelSums(p, pStride, lab, len, dice, ce, eps, hi);
+  return bits;
+}
+
+/** Σp per class plane (kept pixels) into slot 2, and the largest bit pattern of every value. */
+// @ts-ignore: decorator
+@inline function planeSums(p: usize, pStride: i32, lab: usize, len: i32, C: i32, dice: usize, ignore: bool): u32 {
+  const ps = (<usize>pStride) << 2;
+  let bits: u32 = 0;
+  for (let c = 0; c < C; c++) {
+    const pc = p + <usize>c * ps;
+    let sP: f64 = 0;
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      const np = len >> 3; // pairs of vectors: two add chains
+      const zero = i32x4.splat(0);
+      let vb = zero;
+      let v = 0;
+      while (v < np) {
+        const end = min(v + (BLOCK >> 1), np);
+        let a = f32x4.splat(0), b = f32x4.splat(0);
+        for (; v < end; v++) {
+          const off = (<usize>v) << 5;
+          let pa = v128.load(pc + off), pb = v128.load(pc + off, 16);
+          vb = i32x4.max_u(vb, i32x4.max_u(pa, pb)); // p ≥ +0 ⇔ bits ≤ 0x3f800000 for p ≤ 1; −0 and negatives have the sign bit
+          if (ignore) {
+            pa = v128.andnot(pa, i32x4.lt_s(v128.load(lab + off), zero));
+            pb = v128.andnot(pb, i32x4.lt_s(v128.load(lab + off, 16), zero));
+          }
+          a = f32x4.add(a, pa);
+          b = f32x4.add(b, pb);
+        }
+        sP += hsum64(f32x4.add(a, b));
+      }
+      bits = max(bits, max(max(i32x4.extract_lane(vb, 0) as u32, i32x4.extract_lane(vb, 1) as u32), max(i32x4.extract_lane(vb, 2) as u32, i32x4.extract_lane(vb, 3) as u32)));
+      i = np << 3;
+    }
+    for (; i < len; i++) {
+      const off = (<usize>i) << 2;
+      const pv = load<f32>(pc + off);
+      bits = max(bits, reinterpret<u32>(pv));
+      if (ignore && load<i32>(lab + off) < 0) continue;
+      sP += <f64>pv;
+    }
+    addF64(dice + <usize>(c * DICE_SLOTS) * 8 + 16, sP);
+  }
+  return bits;
+}
+
+/** Per pixel: p_y once; Dice Σtp and Σt per class (scatter-add in f64), and the cross-entropy sums. */
+// @ts-ignore: decorator
+@inline function pixelSums(p: usize, pStride: i32, lab: usize, len: i32, dice: usize, ce: usize, eps: f32, hi: f32): void {
+  const ps = (<usize>pStride) << 2;
+  const slot = <usize>DICE_SLOTS * 8;
+  let sL: f64 = 0, sN: f64 = 0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const nv = len >> 2;
+    const zero = i32x4.splat(0);
+    const one = f32x4.splat(1), lo = f32x4.splat(eps), top = f32x4.splat(hi);
+    let v = 0;
+    while (v < nv) {
+      const end = min(v + BLOCK, nv);
+      let aL = f32x4.splat(0), aN = f32x4.splat(0);
+      for (; v < end; v++) {
+        const off = (<usize>v) << 4;
+        const l = v128.load(lab + off);
+        const keep = i32x4.ge_s(l, zero);
+        const y0 = i32x4.extract_lane(l, 0), y1 = i32x4.extract_lane(l, 1), y2 = i32x4.extract_lane(l, 2), y3 = i32x4.extract_lane(l, 3);
+        const b = p + off;
+        // an ignored pixel (−1) reads class 0 and adds nothing
+        const p0 = load<f32>(b + <usize>max(y0, 0) * ps), p1 = load<f32>(b + 4 + <usize>max(y1, 0) * ps);
+        const p2 = load<f32>(b + 8 + <usize>max(y2, 0) * ps), p3 = load<f32>(b + 12 + <usize>max(y3, 0) * ps);
+        if (y0 >= 0) scatter(dice + <usize>y0 * slot, p0);
+        if (y1 >= 0) scatter(dice + <usize>y1 * slot, p1);
+        if (y2 >= 0) scatter(dice + <usize>y2 * slot, p2);
+        if (y3 >= 0) scatter(dice + <usize>y3 * slot, p3);
+        let py = f32x4.splat(p0);
+        py = f32x4.replace_lane(py, 1, p1);
+        py = f32x4.replace_lane(py, 2, p2);
+        py = f32x4.replace_lane(py, 3, p3);
+        const L = f32x4.neg(logNormal4(f32x4.pmin(f32x4.pmax(py, lo), top)));
+        aL = f32x4.add(aL, v128.and(L, keep));
+        aN = f32x4.add(aN, v128.and(one, keep));
+      }
+      sL += hsum64(aL);
+      sN += hsum64(aN);
+    }
+    i = nv << 2;
+  }
+  for (; i < len; i++) {
+    const y = load<i32>(lab + ((<usize>i) << 2));
+    if (y < 0) continue;
+    const pv = load<f32>(p + ((<usize>i) << 2) + <usize>y * ps);
+    scatter(dice + <usize>y * slot, pv);
+    sL += <f64>-log1(min(max(pv, eps), hi));
+    sN += 1;
+  }
+  addF64(ce, sL);
+  addF64(ce + 8, sN);
+  addF64(ce + 16, sN); // Σ w_y with every weight 1
+}
+
+/** Σtp += p and Σt += 1 for one pixel of class y (its slots at a). */
+// @ts-ignore: decorator
+@inline function scatter(a: usize, pv: f32): void {
+  store<f64>(a, load<f64>(a) + <f64>pv);
+  store<f64>(a, load<f64>(a, 8) + 1, 8);
+}
+
+/**
+ * g += softmax backward of h (softmax ≠ 0), or g += h. `len` pixels, C
+ * classes; p, h and g each with its own class stride.
+ */
+export function diceCEAddGrad(
+  p: usize, pStride: i32, h: usize, hStride: i32, g: usize, gStride: i32, len: i32, C: i32, softmax: i32,
+): void {
+  if (softmax) addSoftmaxBackward(p, pStride, h, hStride, g, gStride, len, C);
+  else addPlanes(h, hStride, g, gStride, len, C);
+}
+
+function addSoftmaxBackward(p: usize, pStride: i32, h: usize, hStride: i32, g: usize, gStride: i32, len: i32, C: i32): void {
+  const ps = (<usize>pStride) << 2, hs = (<usize>hStride) << 2, gs = (<usize>gStride) << 2;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= len; i += 4) {
+      const o = (<usize>i) << 2;
+      let pa = p + o, ha = h + o, ga = g + o;
+      let d = f32x4.splat(0);
+      for (let c = 0; c < C; c++) {
+        d = f32x4.add(d, f32x4.mul(v128.load(pa), v128.load(ha)));
+        pa += ps;
+        ha += hs;
+      }
+      pa = p + o;
+      ha = h + o;
+      for (let c = 0; c < C; c++) {
+        v128.store(ga, f32x4.add(v128.load(ga), f32x4.mul(v128.load(pa), f32x4.sub(v128.load(ha), d))));
+        pa += ps;
+        ha += hs;
+        ga += gs;
+      }
+    }
+  }
+  for (; i < len; i++) {
+    const o = (<usize>i) << 2;
+    let d: f32 = 0;
+    for (let c = 0; c < C; c++) d += load<f32>(p + o + <usize>c * ps) * load<f32>(h + o + <usize>c * hs);
+    for (let c = 0; c < C; c++) {
+      const a = g + o + <usize>c * gs;
+      store<f32>(a, load<f32>(a) + load<f32>(p + o + <usize>c * ps) * (load<f32>(h + o + <usize>c * hs) - d));
+    }
+  }
+}
+
+function addPlanes(h: usize, hStride: i32, g: usize, gStride: i32, len: i32, C: i32): void {
+  for (let c = 0; c < C; c++) {
+    const hc = h + (((<usize>c) * <usize>hStride) << 2);
+    const gc = g + (((<usize>c) * <usize>gStride) << 2);
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; i + 4 <= len; i += 4) {
+        const o = (<usize>i) << 2;
+        v128.store(gc + o, f32x4.add(v128.load(gc + o), v128.load(hc + o)));
+      }
+    }
+    for (; i < len; i++) {
+      const o = (<usize>i) << 2;
+      store<f32>(gc + o, load<f32>(gc + o) + load<f32>(hc + o));
+    }
+  }
+}
