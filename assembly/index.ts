@@ -12,7 +12,7 @@ export { weightedSums, weightedGrad, pooledSums, pooledGrad } from "./weighted";
 export { thresholdScratchBytes, thresholdCounts } from "./threshold";
 export { confusionLabels, confusionLabelsU8, confusionBinary, confusionArgmax, confusionFlush, confusionFlushU8, confusionU8BinBytes } from "./confusion";
 export { radixScratchBytes, radixSortKeyed } from "./sort";
-export { lovaszPrepare, lovaszHingeSorted, lovaszGradF32 } from "./lovasz";
+export { lovaszPrepare, lovaszPrepareKeys, lovaszHingeLoss, lovaszHingeSorted, lovaszGradF32 } from "./lovasz";
 export { lovaszSoftmaxKeys, lovaszSoftmaxKeysDense, lovaszSoftmaxLoss, lovaszSoftmaxGradClass, lovaszSoftmaxCheckDense } from "./lovaszSoftmax";
 
 /** First byte after the static data: the host's heap starts here. */

@@ -11,6 +11,9 @@
 //
 //   node bench/lovasz.mjs [--quick] [--shape 8,512,512] [--segloss MODULE]
 //   LOVASZ_BENCH=hinge|softmax limits the run to one section.
+//   LOVASZ_BASELINE=/path/to/other/dist/index.js instead times the segloss rows
+//   of that build and this one alternately in this process (before/after a
+//   change on a shared machine: medians and minima of each, side by side).
 
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -510,12 +513,95 @@ async function softmaxSection(m, quick, mod, note) {
   for (const line of notes) console.log(`\n- ${line}`);
 }
 
+// ---------------------------------------------------------------- before/after
+
+/** Rows of both sections as functions of a segloss instance pair { simd, scalar }. */
+function compareRows(args, only) {
+  const rows = [];
+  if (only !== "softmax") {
+    const d = makeData({ shape: args.shape, seed: DEFAULT_SEED });
+    const o = { shape: d.shape };
+    const out = new Float32Array(d.size);
+    const inMem = new Map();
+    const resident = (s) => {
+      if (!inMem.has(s)) {
+        const t = s.alloc(Float32Array, d.size);
+        const x = s.alloc(Float32Array, d.size);
+        t.set(d.target);
+        x.set(d.logits);
+        inMem.set(s, { t, x });
+      }
+      return inMem.get(s);
+    };
+    rows.push(["lovaszHinge copy-in", (s) => s.simd.lovaszHinge(d.target, d.logits, o)]);
+    rows.push(["lovaszHinge in memory", (s) => s.simd.lovaszHinge(resident(s.simd).t, resident(s.simd).x, o)]);
+    rows.push(["lovaszHinge scalar, in memory", (s) => s.scalar.lovaszHinge(resident(s.scalar).t, resident(s.scalar).x, o)]);
+    rows.push(["lovaszHinge symmetric, copy-in", (s) => s.simd.lovaszHinge(d.target, d.logits, { ...o, symmetric: true })]);
+    rows.push(["lovaszHingeGrad copy-in", (s) => s.simd.lovaszHingeGrad(d.target, d.logits, { ...o, out }).loss]);
+  }
+  if (only !== "hinge") {
+    const shape = [4, 21, 256, 256];
+    const [N, , H, W] = shape;
+    const { labels, probs } = makeMulticlass(shape, DEFAULT_SEED);
+    const t = { data: labels, shape: [N, H, W] };
+    const sure = sureCopy(labels, probs, shape);
+    const out = new Float32Array(probs.length);
+    rows.push(["lovaszSoftmax 'present'", (s) => s.simd.lovaszSoftmax(t, { data: probs, shape })]);
+    rows.push(["lovaszSoftmax, every key sorted", (s) => s.simd.lovaszSoftmax(t, { data: sure, shape })]);
+    rows.push(["lovaszSoftmaxGrad, every key sorted", (s) => s.simd.lovaszSoftmaxGrad(t, { data: sure, shape }, { out }).loss]);
+  }
+  return rows;
+}
+
+async function compare(args, mod, baselinePath, only) {
+  const base = await loadSegloss(baselinePath);
+  if (!mod || !base.mod) throw new Error(`cannot compare: ${!mod ? "this build" : baselinePath} did not load`);
+  const pair = async (m) => ({ simd: await m.create(), scalar: await m.create({ simd: false }) });
+  const builds = { baseline: await pair(base.mod), current: await pair(mod) };
+  const rows = compareRows(args, only);
+  const reps = args.quick ? 11 : 21;
+  const times = {};
+  const values = {};
+  for (let r = 0; r < reps; r++) {
+    for (const [row, fn] of rows) {
+      for (const name of r % 2 ? ["current", "baseline"] : ["baseline", "current"]) {
+        const t0 = performance.now();
+        values[`${row}|${name}`] = fn(builds[name]);
+        (times[`${row}|${name}`] ??= []).push(performance.now() - t0);
+      }
+    }
+  }
+  const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+  const cells = rows.map(([row]) => {
+    const a = times[`${row}|baseline`];
+    const b = times[`${row}|current`];
+    const rel = Math.abs(values[`${row}|current`] - values[`${row}|baseline`]) / Math.abs(values[`${row}|baseline`]);
+    return [
+      row,
+      med(a).toFixed(2),
+      med(b).toFixed(2),
+      `${(med(a) / med(b)).toFixed(2)}×`,
+      Math.min(...a).toFixed(2),
+      Math.min(...b).toFixed(2),
+      rel.toExponential(1),
+    ];
+  });
+  console.log(`\nbaseline ${baselinePath} vs this build, ${reps} reps each, alternating; load after: ${os.loadavg()[0].toFixed(1)}\n`);
+  console.log(
+    table(
+      ["row", "baseline median ms", "current median ms", "baseline/current", "baseline min", "current min", "rel. diff of the value"],
+      cells,
+    ),
+  );
+}
+
 async function main() {
   const args = entryArgs("lovasz.mjs", { shape: DEFAULT_SHAPE });
   const m = timeBudget(args.quick, { quickReps: [5, 200], fullReps: [9, 500] });
   const { mod, note } = await loadSegloss(args.segloss);
   const only = process.env.LOVASZ_BENCH;
   console.log(`\nEnvironment: ${envLine(machine(), { load: "1" })}`);
+  if (process.env.LOVASZ_BASELINE) return compare(args, mod, process.env.LOVASZ_BASELINE, only);
   if (only !== "softmax") await hingeSection(args, m, mod, note);
   if (only !== "hinge") await softmaxSection(m, args.quick, mod, note);
 }

@@ -115,6 +115,72 @@ describe("lovaszHinge against the oracle", () => {
     }
   });
 
+  it("sort regimes: crowded buckets around the insertion-sort size, equal keys, n = 0/1/2, loss and gradient", () => {
+    // errors 1 + j·2^-20 (distinct, exact in float32) share their top 11 key bits, so
+    // `crowd` of them form one radix bucket (insertion sort up to 48, LSD passes above)
+    const make = (seed: number, crowd: number, spread: number, ties: boolean) => {
+      const r = rng(seed);
+      const n = crowd + spread;
+      const js = Array.from({ length: crowd }, (_, i) => i + 1);
+      for (let i = crowd - 1; i > 0; i--) {
+        const j = Math.floor(r() * (i + 1));
+        [js[i], js[j]] = [js[j], js[i]];
+      }
+      const t = new Float32Array(n);
+      const x = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        t[i] = r() < 0.4 ? 1 : 0;
+        const e = i < crowd ? 1 + (ties ? 3 : js[i]) * 2 ** -20 : 2 ** (Math.floor(r() * 12) - 6) * (1 + i * 2 ** -18);
+        x[i] = t[i] === 1 ? 1 - e : e - 1; // e = 1 − x·(2t − 1), exact
+        if (i % 7 === 3) x[i] = t[i] === 1 ? 2 + r() : -2 - r(); // e < 0: not sorted
+      }
+      return { t, x, n };
+    };
+    for (const { seg, name } of builds) {
+      let seed = 300;
+      for (const [crowd, spread] of [
+        [0, 0],
+        [1, 0],
+        [2, 0],
+        [0, 2],
+        [47, 0],
+        [48, 3],
+        [49, 5],
+        [50, 40],
+        [97, 0],
+        [1500, 700],
+      ]) {
+        for (const ties of [false, true]) {
+          for (const symmetric of [false, true]) {
+            const { t, x, n } = make(seed++, crowd, spread, ties);
+            if (n === 0) continue;
+            const o = { shape: [1, 1, n], symmetric };
+            const want = oracle.lovaszHinge(t, x, 1, { symmetric });
+            const what = `${name} crowd=${crowd} spread=${spread} ties=${ties} sym=${symmetric}`;
+            within(seg.lovaszHinge(t, x, o) as number, want.losses[0], what);
+            const g = seg.lovaszHingeGrad(t, x, o);
+            within(g.loss, want.losses[0], `${what} grad loss`);
+            if (!ties) withinAll(g.grad, want.grad, `${what} grad`);
+          }
+        }
+      }
+    }
+  });
+
+  it("a segment of 2^20 pixels (loss keys sorted alone, gradient items) matches the oracle's loss", () => {
+    const r = rng(77);
+    const n = 1 << 20;
+    const t = Float32Array.from({ length: n }, () => (r() < 0.3 ? 1 : 0));
+    const x = Float32Array.from({ length: n }, () => (r() - 0.45) * 6);
+    const want = oracle.lovaszHinge(t, x, 1, { symmetric: true });
+    const plain = oracle.lovaszHinge(t, x, 1).losses[0];
+    for (const { seg, name } of builds) {
+      within(seg.lovaszHinge(t, x, { shape: [1, 1, n] }) as number, plain, `${name} loss`);
+      within(seg.lovaszHinge(t, x, { shape: [1, 1, n], symmetric: true }) as number, want.losses[0], `${name} symmetric`);
+      within(seg.lovaszHingeGrad(t, x, { shape: [1, 1, n] }).loss, plain, `${name} grad loss`);
+    }
+  });
+
   it("presets: 'lovasz' is per image, 'smp' flattens the batch; perImage overrides", () => {
     for (const { seg } of builds) {
       const { t, x } = distinct(7, 3, 40);

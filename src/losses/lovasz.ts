@@ -14,6 +14,8 @@ import { gradBuffer, type LossAndGrad } from "./common";
 /** assembly/lovasz.ts and assembly/sort.ts */
 interface LovaszKernels {
   lovaszPrepare(t: number, x: number, n: number, keys: number, pay: number, ignore: number, ign: number, stats: number): void;
+  lovaszPrepareKeys(t: number, x: number, n: number, keys: number, ignore: number, ign: number, stats: number): void;
+  lovaszHingeLoss(keys: number, k: number, m: number, pos: number, tmp: number, hist: number, symmetric: number): number;
   lovaszHingeSorted(items: number, k: number, m: number, pos: number, grad: number, scale: number, symmetric: number): number;
   lovaszGradF32(t: number, n: number, out: number): number;
   radixScratchBytes(): number;
@@ -97,7 +99,8 @@ function segmentsOf(target: unknown, logits: unknown, s: Settings): Segments {
  * each segment and released in finally. Region A holds the staged targets and
  * logits, which the prepare pass overwrites in place with keys and payloads,
  * and then serves as sort scratch; region B receives the sorted items; A
- * takes the gradient unless `grad` lives in wasm.
+ * takes the gradient unless `grad` lives in wasm. The loss alone packs the
+ * target bit into u32 keys in A (no payload) and sorts them into B.
  */
 function hingeSegments(rt: Runtime, seg: Segments, s: Settings, grad: Float32Array | null, scale: number, checkOnly = false): Float64Array {
   const k = rt.kernels<LovaszKernels>();
@@ -118,16 +121,20 @@ function hingeSegments(rt: Runtime, seg: Segments, s: Settings, grad: Float32Arr
     for (let j = 0; j < seg.nSeg; j++) {
       const tPtr = tRes >= 0 ? tRes + j * bytes : stage(rt, seg.t, j, n, A);
       const xPtr = xRes >= 0 ? xRes + j * bytes : stage(rt, seg.x, j, n, A + bytes);
+      if (grad === null && !checkOnly) {
+        // the loss alone: the target bit rides in the key, u32 keys sorted alone
+        k.lovaszPrepareKeys(tPtr, xPtr, n, A, ignore, ign, stats);
+        const [m, pos, bad, nKeys] = new Int32Array(rt.memory.buffer, stats, 4);
+        checkBad(bad, s);
+        losses[j] = nKeys === 0 ? 0 : k.lovaszHingeLoss(A, nKeys, m, pos, B, hist, s.symmetric ? 1 : 0);
+        continue;
+      }
       k.lovaszPrepare(tPtr, xPtr, n, A, A + bytes, ignore, ign, stats);
       const [m, pos, bad, nKeys] = new Int32Array(rt.memory.buffer, stats, 4);
       checkBad(bad, s);
-      if (checkOnly || (grad === null && nKeys === 0)) continue;
+      if (checkOnly || grad === null) continue;
       k.radixSortKeyed(A, A + bytes, nKeys, B, A, hist); // sorted items in B, A is scratch
       const items = B;
-      if (grad === null) {
-        losses[j] = k.lovaszHingeSorted(items, nKeys, m, pos, 0, 0, s.symmetric ? 1 : 0);
-        continue;
-      }
       const g = gRes >= 0 ? gRes + j * bytes : A;
       rt.f32.fill(0, g >>> 2, (g >>> 2) + n);
       losses[j] = k.lovaszHingeSorted(items, nKeys, m, pos, g, scale, s.symmetric ? 1 : 0);
