@@ -165,6 +165,39 @@ export function measure(fn, m) {
   return { coldMs, ...stats(times), value };
 }
 
+/**
+ * Ratios that hold on a noisy machine: per round, the subject is timed `reps`
+ * times just before and just after one call of a peer, so both see the same
+ * state of the machine (a neighbour's burst slows both, not one row of a
+ * table); the ratio of the round is the peer's time over the subject's median.
+ * peers: { name: { fn, rounds } }. Returns per peer the median ratio over
+ * its rounds, the smallest and largest, and the rounds.
+ */
+export function pairedRatios(subject, peers, reps = 5) {
+  const timesOf = (fn, k) => {
+    const ts = [];
+    for (let i = 0; i < k; i++) {
+      const t0 = now();
+      fn();
+      ts.push(now() - t0);
+    }
+    return ts;
+  };
+  const out = {};
+  for (const [name, { fn, rounds }] of Object.entries(peers)) {
+    const ratios = [];
+    for (let r = 0; r < rounds; r++) {
+      const before = timesOf(subject, reps);
+      const peerMs = timesOf(fn, 1)[0];
+      const after = timesOf(subject, reps);
+      ratios.push(peerMs / stats([...before, ...after]).medianMs);
+    }
+    const st = stats(ratios);
+    out[name] = { median: st.medianMs, min: st.minMs, max: Math.max(...ratios), rounds };
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- environment
 
 /** Node, V8, platform, CPU model (or `unknownCpu` when os.cpus() has none) and core count. */

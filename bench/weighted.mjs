@@ -24,6 +24,7 @@ import {
   isShape3,
   machine,
   measure,
+  pairedRatios,
   parseOptions,
   SEGLOSS_ROWS,
   seglossTarget,
@@ -319,6 +320,35 @@ async function main() {
     else if (group === "wdice") record(id, "plain-js", () => plain.wdice(data.target, data.pred, map50));
   }
 
+  // paired rounds for weightedBceDice's targets (set up here, run with tfjs-wasm below)
+  const paired = [];
+  const pairedSubjects = [];
+  if (wanted.includes("wbd") && !sl.note) {
+    const seg = sl.seg;
+    const t = seg.alloc(Float32Array, n);
+    const p = seg.alloc(Float32Array, n);
+    t.set(data.target);
+    p.set(data.pred);
+    const o = { shape };
+    pairedSubjects.push({ row: "segloss-mem", fn: () => seg.weightedBceDice(t, p, o), free: () => [t, p].forEach((v) => seg.free(v)) });
+    pairedSubjects.push({ row: "segloss-copy", fn: () => seg.weightedBceDice(data.target, data.pred, o), free: () => {} });
+  }
+  const runPaired = (tfWbd) => {
+    for (const { row, fn, free } of pairedSubjects) {
+      const peers = { "plain-js": { fn: () => plain.wbd(data.target, data.pred), rounds: args.quick ? 7 : 15 } };
+      if (tfWbd) peers["tfjs-wasm"] = { fn: tfWbd, rounds: 3 };
+      collectGarbage();
+      const r = pairedRatios(fn, peers);
+      paired.push({ row, ...r });
+      log(
+        `  wbd paired ${row}: ${Object.entries(r)
+          .map(([k, v]) => `${k} ${v.median.toFixed(1)}× (${v.min.toFixed(1)}–${v.max.toFixed(1)})`)
+          .join(", ")}`,
+      );
+      free();
+    }
+  };
+
   // TensorFlow.js: wasm always, cpu when asked; O(k²) pools get three timed repetitions
   for (const backend of ["wasm", ...(args.tfjsCpu ? ["cpu"] : [])]) {
     let tfx;
@@ -356,14 +386,18 @@ async function main() {
           },
           heavy,
         );
-      } else if (group === "wbd") record(id, row, () => scalar(() => f.wbd(t, p)), heavy);
-      else if (group === "wbce") record(id, row, () => scalar(() => f.wbce(t, p, w)));
+      } else if (group === "wbd") {
+        record(id, row, () => scalar(() => f.wbd(t, p)), heavy);
+        if (backend === "wasm") runPaired(() => scalar(() => f.wbd(t, p)));
+      } else if (group === "wbce") record(id, row, () => scalar(() => f.wbce(t, p, w)));
       else if (group === "wdice") record(id, row, () => scalar(() => f.wdice(t, p, w)));
     }
     t.dispose();
     p.dispose();
     w.dispose();
   }
+
+  if (pairedSubjects.length && !paired.length) runPaired(null);
 
   // ---------------------------------------------------------------- report
   const lines = [];
@@ -431,6 +465,27 @@ async function main() {
   if (flat.length) {
     lines.push("", "boundaryWeights cost against the window (target: max/min ≤ 1.2):", "");
     lines.push(table(["implementation", ...MAP_KS.map((k) => `k = ${k} ms`), "max/min"], flat));
+  }
+  if (paired.length) {
+    lines.push(
+      "",
+      "weightedBceDice, paired rounds (each peer call between segloss calls, so a noisy machine slows both sides alike); " +
+        "median ratio over the rounds (min–max):",
+      "",
+    );
+    const cell = (r, peer) => {
+      const v = r[peer];
+      if (!v) return "—";
+      const want = TARGETS.wbd[peer];
+      return `${fmtX(v.median)} (${v.min.toFixed(1)}–${v.max.toFixed(1)}, ${v.rounds} rounds) ${v.median >= want ? "✓" : "✗"} ≥${want}×`;
+    };
+    lines.push(
+      table(
+        ["implementation", "× vs plain JS", "× vs tfjs-wasm"],
+        paired.map((r) => [ROWS.find((x) => x.id === r.row).label, cell(r, "plain-js"), cell(r, "tfjs-wasm")]),
+      ),
+    );
+    for (const r of paired) json.push({ workload: "wbd-paired", row: r.row, plainJs: r["plain-js"], tfjsWasm: r["tfjs-wasm"] ?? null });
   }
   if (
     wanted.some((id) => (results[id]["tfjs-wasm"]?.relDiff ?? json.find((r) => r.workload === id && r.row === "tfjs-wasm")?.relDiff) > 1e-3)
