@@ -330,7 +330,14 @@ async function main() {
     t.set(data.target);
     p.set(data.pred);
     const o = { shape };
-    pairedSubjects.push({ row: "segloss-mem", fn: () => seg.weightedBceDice(t, p, o), free: () => [t, p].forEach((v) => seg.free(v)) });
+    pairedSubjects.push({
+      row: "segloss-mem",
+      fn: () => seg.weightedBceDice(t, p, o),
+      free: () => {
+        seg.free(t);
+        seg.free(p);
+      },
+    });
     pairedSubjects.push({ row: "segloss-copy", fn: () => seg.weightedBceDice(data.target, data.pred, o), free: () => {} });
   }
   const runPaired = (tfWbd) => {
