@@ -7,7 +7,7 @@
 // per vector: the caller checks it against the largest finite float and
 // finds the offending range only when that check fails.
 
-import { log1, log4, sigmoid1, sigmoid4 } from "./math";
+import { EP0, EP1, EP2, EP3, EP4, EP5, EXP_C1, EXP_C2, LOG2E, log1, log4, sigmoid1, sigmoid4 } from "./math";
 
 // ------------------------------------------------ e^x for x ≤ 0 (softmax)
 // softmax takes e^(x − max) with x − max ≤ 0, so its exp needs no overflow
@@ -22,24 +22,15 @@ import { log1, log4, sigmoid1, sigmoid4 } from "./math";
 // inside a loop with three instructions at every use; softmaxForward loads
 // them once, before its loops.
 const XLO: f32 = -88.0; // clamp: n = round(−88·log2 e) = −127 gives 0
-const LOG2E: f32 = 1.4426950408889634;
 const MAGIC_B: f32 = 12583039.0; // 1.5·2^23 + 127
-const C1: f32 = 0.693359375; // ln 2 in two parts: n·C1 is exact
-const C2: f32 = -2.12194440054690583e-4;
-const EP0: f32 = 1.9875691500e-4;
-const EP1: f32 = 1.3981999507e-3;
-const EP2: f32 = 8.3334519073e-3;
-const EP3: f32 = 4.1665795894e-2;
-const EP4: f32 = 1.6666665459e-1;
-const EP5: f32 = 5.0000001201e-1;
 
 const KEXP: usize = memory.data<f32>(
   [
     XLO, XLO, XLO, XLO,
     LOG2E, LOG2E, LOG2E, LOG2E,
     MAGIC_B, MAGIC_B, MAGIC_B, MAGIC_B,
-    C1, C1, C1, C1,
-    C2, C2, C2, C2,
+    EXP_C1, EXP_C1, EXP_C1, EXP_C1,
+    EXP_C2, EXP_C2, EXP_C2, EXP_C2,
     EP0, EP0, EP0, EP0,
     EP1, EP1, EP1, EP1,
     EP2, EP2, EP2, EP2,
@@ -90,8 +81,8 @@ const KABS: usize = memory.data<i32>([0x7fffffff, 0x7fffffff, 0x7fffffff, 0x7fff
   const xc = x < XLO ? XLO : x; // as pmax: NaN stays NaN
   const kf = xc * LOG2E + MAGIC_B;
   const nf = kf - MAGIC_B;
-  let r = xc - nf * C1;
-  r = r - nf * C2;
+  let r = xc - nf * EXP_C1;
+  r = r - nf * EXP_C2;
   let p = EP0 * r + EP1;
   p = p * r + EP2;
   p = p * r + EP3;

@@ -39,21 +39,21 @@ const TWO23: f32 = 8388608.0; // 2^23, scales subnormals to normal
 
 // exp: n = round(x·log2 e) by the 1.5·2^23 trick, r = x − n·ln2 in two
 // Cody–Waite steps (C1 has 9 bits: n·C1 is exact for |n| < 2^15).
-const LOG2E: f32 = 1.4426950408889634;
-const MAGIC: f32 = 12582912.0; // 1.5·2^23
-const MAGIC_BITS: i32 = 0x4b400000;
-const EXP_C1: f32 = 0.693359375;
-const EXP_C2: f32 = -2.12194440054690583e-4;
+export const LOG2E: f32 = 1.4426950408889634;
+export const MAGIC: f32 = 12582912.0; // 1.5·2^23
+export const MAGIC_BITS: i32 = 0x4b400000;
+export const EXP_C1: f32 = 0.693359375;
+export const EXP_C2: f32 = -2.12194440054690583e-4;
 // Below EXP_LO the result is 0, above EXP_HI it is +Inf (after rounding).
 const EXP_LO: f32 = -104.0;
 const EXP_HI: f32 = 89.0;
 // Cephes expf polynomial: e^r ≈ 1 + r + r²·P(r), |r| ≤ ln2/2.
-const EP0: f32 = 1.9875691500e-4;
-const EP1: f32 = 1.3981999507e-3;
-const EP2: f32 = 8.3334519073e-3;
-const EP3: f32 = 4.1665795894e-2;
-const EP4: f32 = 1.6666665459e-1;
-const EP5: f32 = 5.0000001201e-1;
+export const EP0: f32 = 1.9875691500e-4;
+export const EP1: f32 = 1.3981999507e-3;
+export const EP2: f32 = 8.3334519073e-3;
+export const EP3: f32 = 4.1665795894e-2;
+export const EP4: f32 = 1.6666665459e-1;
+export const EP5: f32 = 5.0000001201e-1;
 // Veltkamp split factor 2^12 + 1 (f32 → 12 + 12 bits).
 const SPLIT: f32 = 4097.0;
 // Bound for the low word of a double-float exponent (see __exp4hl).

@@ -15,6 +15,7 @@
 // The caller clamps bh, ah to H and bw, aw to W (clipping makes larger values
 // equivalent), so the scratch stays O(W).
 import { BLOCK, addF64, hsum64 } from "./simd";
+import { EP0, EP1, EP2, EP3, EP4, EP5, EXP_C1, EXP_C2, LOG2E, MAGIC, MAGIC_BITS } from "./math";
 
 export const POOL_F64: i32 = 1; // float64 sums (soft targets)
 export const POOL_BAND: i32 = 2; // w = 1 + 2·[0.005 < a < 0.995] instead of 5·e^(−5|a − 0.5|)
@@ -323,34 +324,23 @@ const BAND_HI: f32 = 0.995;
 // e^x for x ∈ [−2.5, 0], the exp map's range: math.ts's exp4 with its clamps
 // and its two-factor scaling dropped (2^n with n ∈ [−4, 0] is one normal
 // factor and the clamps never bite), so the results are bit-identical to
-// exp4/exp1 at a quarter fewer operations. Constants: Cephes expf, as math.ts.
-const LOG2E: f32 = 1.4426950408889634;
-const MAGIC: f32 = 12582912.0; // 1.5·2^23: adding it rounds to an integer
-const MAGIC_BITS: i32 = 0x4b400000;
-const EXP_C1: f32 = 0.693359375;
-const EXP_C2: f32 = -2.12194440054690583e-4;
-const EP0: f32 = 1.9875691500e-4;
-const EP1: f32 = 1.3981999507e-3;
-const EP2: f32 = 8.3334519073e-3;
-const EP3: f32 = 4.1665795894e-2;
-const EP4: f32 = 1.6666665459e-1;
-const EP5: f32 = 5.0000001201e-1;
+// exp4/exp1 at a quarter fewer operations. Constants: Cephes expf, from math.ts.
 
 // The vector constants live in static memory, four lanes each: V8 rebuilds a
 // v128.const inside a loop with three instructions at every use, and a load
 // from memory is one. Slot order: see the K_ indices.
 const KEXP: usize = memory.data<f32>(
   [
-    1.4426950408889634, 1.4426950408889634, 1.4426950408889634, 1.4426950408889634,
-    12582912.0, 12582912.0, 12582912.0, 12582912.0,
-    0.693359375, 0.693359375, 0.693359375, 0.693359375,
-    -2.12194440054690583e-4, -2.12194440054690583e-4, -2.12194440054690583e-4, -2.12194440054690583e-4,
-    1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4, 1.9875691500e-4,
-    1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3, 1.3981999507e-3,
-    8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3, 8.3334519073e-3,
-    4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2, 4.1665795894e-2,
-    1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1, 1.6666665459e-1,
-    5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1, 5.0000001201e-1,
+    LOG2E, LOG2E, LOG2E, LOG2E,
+    MAGIC, MAGIC, MAGIC, MAGIC,
+    EXP_C1, EXP_C1, EXP_C1, EXP_C1,
+    EXP_C2, EXP_C2, EXP_C2, EXP_C2,
+    EP0, EP0, EP0, EP0,
+    EP1, EP1, EP1, EP1,
+    EP2, EP2, EP2, EP2,
+    EP3, EP3, EP3, EP3,
+    EP4, EP4, EP4, EP4,
+    EP5, EP5, EP5, EP5,
     1, 1, 1, 1,
     0.5, 0.5, 0.5, 0.5,
     -5, -5, -5, -5,

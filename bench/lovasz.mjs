@@ -135,25 +135,15 @@ function packedAllImage(t, x, off, L, keys, f32, u32) {
   return loss;
 }
 
-function packedAllHinge(t, x, [N, H, W]) {
+/** Mean over images of `image` (packedImage or packedAllImage) on a Float64Array of packed keys. */
+function packedHinge(t, x, [N, H, W], image) {
   const L = H * W;
   if (L > 1 << 19) throw new Error("packed keys hold at most 2^19 pixels per image");
   const keys = new Float64Array(L);
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);
   let sum = 0;
-  for (let n = 0; n < N; n++) sum += packedAllImage(t, x, n * L, L, keys, f32, u32);
-  return sum / N;
-}
-
-function packedHinge(t, x, [N, H, W]) {
-  const L = H * W;
-  if (L > 1 << 19) throw new Error("packed keys hold at most 2^19 pixels per image");
-  const keys = new Float64Array(L);
-  const f32 = new Float32Array(1);
-  const u32 = new Uint32Array(f32.buffer);
-  let sum = 0;
-  for (let n = 0; n < N; n++) sum += packedImage(t, x, n * L, L, keys, f32, u32);
+  for (let n = 0; n < N; n++) sum += image(t, x, n * L, L, keys, f32, u32);
   return sum / N;
 }
 
@@ -289,8 +279,8 @@ async function hingeSection(args, m, mod, note) {
   const L = shape[1] * shape[2];
   const pos = new Float32Array(L);
   const neg = new Float32Array(L);
-  record("plain-js", () => packedHinge(data.target, data.logits, shape));
-  record("plain-js-all", () => packedAllHinge(data.target, data.logits, shape));
+  record("plain-js", () => packedHinge(data.target, data.logits, shape, packedImage));
+  record("plain-js-all", () => packedHinge(data.target, data.logits, shape, packedAllImage));
   record("plain-merge", () => plainHinge(data.target, data.logits, shape, pos, neg));
 
   try {
