@@ -176,8 +176,8 @@ export const GRAD_OPTIONS = ["out"];
 
 const COMMON = ["shape", "reduction", "fromLogits", "preset", "ignoreIndex", "mode"];
 const BCE = [...COMMON, "posWeight", "weight", "labelSmoothing", "epsilon", "epsilonMode"];
-const REGION = [
-  ...COMMON,
+/** The region losses' own options (beside COMMON); diceCE passes them to its Dice part. */
+export const REGION_OWN = [
   "perImage",
   "aggregate",
   "smooth",
@@ -190,6 +190,7 @@ const REGION = [
   "epsilon",
   "epsilonMode",
 ];
+const REGION = [...COMMON, ...REGION_OWN];
 const FOCAL = [...COMMON, "variant", "alpha", "gamma", "epsilon"];
 
 export type PartName = "bce" | "dice" | "jaccard" | "tversky" | "focalTversky" | "focal";

@@ -7,7 +7,7 @@
 // gradient pass writes both gradients into one chunk buffer with one softmax
 // backward.
 import { fail } from "../errors";
-import { type Check, checkOwnOptions, checks, KERAS_EPSILON, type MulticlassPreset } from "../options";
+import { type Check, checkOwnOptions, checks, KERAS_EPSILON, type MulticlassPreset, REGION_OWN } from "../options";
 import { withF64 } from "../passes";
 import type { TensorLike } from "../tensor";
 import type { Runtime } from "../wasm";
@@ -15,7 +15,7 @@ import { type ClassChunk, runClassPass } from "./classPass";
 import { gradBuffer, type LossAndGrad } from "./common";
 import { type CePart, cePart } from "./multiclassElementwise";
 import { type Layout, type MulticlassInputs, multiclassInputs } from "./multiclassInputs";
-import { type RegionPart, regionPart } from "./multiclassRegion";
+import { type MulticlassRegionOptions, type RegionPart, regionPart } from "./multiclassRegion";
 
 /** assembly/diceCE.ts */
 interface DiceCEKernels {
@@ -51,7 +51,22 @@ interface DiceCEKernels {
  * to both); `diceClassWeights` / `ceClassWeights` override it for one part
  * (null: none for that part).
  */
-export interface DiceCEOptions {
+export interface DiceCEOptions
+  extends Pick<
+    MulticlassRegionOptions,
+    | "perImage"
+    | "aggregate"
+    | "average"
+    | "smooth"
+    | "smoothNumerator"
+    | "smoothDenominator"
+    | "squared"
+    | "log"
+    | "softLabel"
+    | "emptyTarget"
+    | "epsilon"
+    | "epsilonMode"
+  > {
   /** Only 'multiclass' (softmax over C with fromLogits). */
   mode?: "multiclass";
   layout?: Layout;
@@ -69,19 +84,6 @@ export interface DiceCEOptions {
   lambdaDice?: number;
   /** λ_ce ≥ 0 (default 1). */
   lambdaCe?: number;
-  // the Dice part (as the multi-class `dice`)
-  perImage?: boolean;
-  aggregate?: "perImage" | "batch";
-  average?: "macro" | "micro";
-  smooth?: number;
-  smoothNumerator?: number;
-  smoothDenominator?: number;
-  squared?: boolean;
-  log?: boolean;
-  softLabel?: boolean;
-  emptyTarget?: "smooth" | "zero" | "max" | "skip";
-  epsilon?: number | null;
-  epsilonMode?: "clamp" | "add";
   /** Class ids of the Dice terms (the cross-entropy always sums over every class). */
   classes?: readonly number[];
   /** false drops class 0 from the Dice part only (MONAI#6855). */
@@ -94,22 +96,7 @@ export interface DiceCEOptions {
   ceClassWeights?: ArrayLike<number> | null;
 }
 
-const DICE_ONLY = [
-  "perImage",
-  "aggregate",
-  "average",
-  "smooth",
-  "smoothNumerator",
-  "smoothDenominator",
-  "squared",
-  "log",
-  "softLabel",
-  "emptyTarget",
-  "epsilon",
-  "epsilonMode",
-  "classes",
-  "includeBackground",
-];
+const DICE_ONLY = [...REGION_OWN, "average", "classes", "includeBackground"];
 const CE_ONLY = ["labelSmoothing", "renormalize", "countIgnored"];
 const SHARED = ["layout", "shape", "reduction", "fromLogits", "preset"];
 
