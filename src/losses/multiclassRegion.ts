@@ -444,6 +444,11 @@ function noNone(r: { reduction: Reduction }): void {
   if (r.reduction === "none") fail("E_OPTION", "opts.reduction", "'mean' or 'sum' (a gradient needs a scalar loss)", "'none'");
 }
 
+/** One chunk's gradient into g, from the (cI, cP) pairs at coef (per image and class with perImage, else per class). */
+function chunkGrad(k: McRegionKernels, ch: ClassChunk, g: number, C: number, coef: number, perImage: boolean, flags: number): void {
+  k.mcRegionGrad(g, ch.gStride, ch.p, ch.pStride, ch.t, ch.tStride, ch.labels, ch.len, C, coef + (perImage ? ch.n * C : 0) * 16, flags);
+}
+
 /** Writes the gradient: per (segment, class) coefficient pairs (cI, cP), then the kernel pass (validated inputs only). */
 function mcGradPass(rt: Runtime, inp: MulticlassInputs, flags: number, r: McResolved, coefs: Float64Array, grad: Float32Array): void {
   const C = inp.C;
@@ -454,20 +459,7 @@ function mcGradPass(rt: Runtime, inp: MulticlassInputs, flags: number, r: McReso
       activation: activationOf(r),
       ignoreIndex: r.ignoreIndex,
       grad,
-      run: (ch) =>
-        k.mcRegionGrad(
-          ch.g,
-          ch.gStride,
-          ch.p,
-          ch.pStride,
-          ch.t,
-          ch.tStride,
-          ch.labels,
-          ch.len,
-          C,
-          coef + (r.perImage ? ch.n * C : 0) * 16,
-          flags,
-        ),
+      run: (ch) => chunkGrad(k, ch, ch.g, C, coef, r.perImage, flags),
     });
   });
 }
@@ -546,20 +538,7 @@ export function regionPart(rt: Runtime, fn: string, score: Score, opts: unknown,
       const { value, scale } = reduceLoss(score, r, t, r.reduction as "mean" | "sum");
       return { value, coefs: classCoefs(score, r, t, (j) => weight * scale * t.weight[j] * t.slope[j]) };
     },
-    grad: (coef, ch, g) =>
-      k.mcRegionGrad(
-        g,
-        ch.gStride,
-        ch.p,
-        ch.pStride,
-        ch.t,
-        ch.tStride,
-        ch.labels,
-        ch.len,
-        C,
-        coef + (r.perImage ? ch.n * C : 0) * 16,
-        flags,
-      ),
+    grad: (coef, ch, g) => chunkGrad(k, ch, g, C, coef, r.perImage, flags),
   };
 }
 
