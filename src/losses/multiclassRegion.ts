@@ -9,10 +9,9 @@ import {
   type Check,
   checkOwnOptions,
   checks,
-  type EmptyTarget,
-  type EpsilonMode,
   type MulticlassPreset,
   type Reduction,
+  type RegionOptions,
   type Resolved,
   resolve,
 } from "../options";
@@ -22,10 +21,10 @@ import type { Runtime } from "../wasm";
 import { type ClassChunk, runClassPass } from "./classPass";
 import { gradBuffer, type LossAndGrad } from "./common";
 import { type Layout, type MulticlassInputs, multiclassInputs } from "./multiclassInputs";
-import { flagsOf, lossTerms, regionTerms, type Score, SLOTS, scoreOf } from "./region";
+import { flagsOf, lossTerms, type RegionKernels, regionTerms, type Score, SLOTS, scoreOf } from "./region";
 
 /** assembly/multiclassRegion.ts, and the binary gradient kernel of assembly/region.ts (two-class generalized Dice). */
-interface McRegionKernels {
+interface McRegionKernels extends Pick<RegionKernels, "regionGrad"> {
   mcRegionSums(
     p: number,
     pStride: number,
@@ -50,17 +49,6 @@ interface McRegionKernels {
     coef: number,
     flags: number,
   ): void;
-  regionGrad(
-    g: number,
-    t: number,
-    p: number,
-    count: number,
-    segLen: number,
-    coef: number,
-    flags: number,
-    ign: number,
-    accumulate: number,
-  ): void;
 }
 
 const MC_LABELS = 1;
@@ -69,7 +57,21 @@ const MC_SOFT = 4;
 const MC_IGNORE = 8;
 
 /** Options of the multi-class and multi-label region losses. */
-export interface MulticlassRegionOptions {
+export interface MulticlassRegionOptions
+  extends Pick<
+    RegionOptions,
+    | "perImage"
+    | "aggregate"
+    | "smooth"
+    | "smoothNumerator"
+    | "smoothDenominator"
+    | "squared"
+    | "log"
+    | "softLabel"
+    | "emptyTarget"
+    | "epsilon"
+    | "epsilonMode"
+  > {
   /** 'multiclass': softmax over C with fromLogits, targets labels or one-hot/soft; 'multilabel': independent channels (sigmoid), dense targets. */
   mode: "multiclass" | "multilabel";
   layout?: Layout;
@@ -79,19 +81,8 @@ export interface MulticlassRegionOptions {
   preset?: MulticlassPreset;
   /** Label whose pixels are left out of every sum (integer label targets). */
   ignoreIndex?: number | null;
-  perImage?: boolean;
-  aggregate?: "perImage" | "batch";
   /** 'macro' (default): one term per class, then the mean; 'micro': the kept classes' sums pooled into one term (Keras 3, axis=None). */
   average?: "macro" | "micro";
-  smooth?: number;
-  smoothNumerator?: number;
-  smoothDenominator?: number;
-  squared?: boolean;
-  log?: boolean;
-  softLabel?: boolean;
-  emptyTarget?: EmptyTarget;
-  epsilon?: number | null;
-  epsilonMode?: EpsilonMode;
   /** Class ids kept (default: all). */
   classes?: readonly number[];
   /** false drops class 0 (default true). */

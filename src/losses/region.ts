@@ -30,7 +30,7 @@ import {
 export type Score = "dice" | "jaccard" | "tversky" | "focalTversky";
 
 /** assembly/region.ts */
-interface RegionKernels {
+export interface RegionKernels {
   regionSums(t: number, p: number, count: number, segLen: number, acc: number, stats: number, flags: number, ign: number): void;
   regionGrad(
     g: number,
