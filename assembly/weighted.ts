@@ -82,6 +82,22 @@ const L_ONE = 0, L_TWO = 1, L_C7 = 2, L_C5 = 3, L_C3 = 4, L_LN2 = 5;
   return f32x4.add(f32x4.mul(s, P), f32x4.mul(f32x4.convert_i32x4_s(k), klog(L_LN2)));
 }
 
+// BACKGROUND: the hard pass's vectors whose four targets are 0 (most of a
+// typical mask) need Σ ln q, q = 1 − p', unweighted, and Σ ln q = ln Π q. They
+// multiply q into a running f32x4 product instead of taking a logarithm; q ≥
+// 1 − hi ≈ 2^−23, so BACKGROUND_RUN products of a value in [1, 2) stay normal,
+// and then the exponent moves into an integer sum. Each product rounds once
+// (2^−24 relative, as one log's error), so the sum stays within SPEC §3.
+const BACKGROUND_RUN: i32 = 4;
+
+/** ln of prod·2^(exp − 127·renorms), summed over the lanes, in float64. */
+function lnProduct(prod: v128, exp: v128, renorms: i32): f64 {
+  const e = <f64>i32x4.extract_lane(exp, 0) + <f64>i32x4.extract_lane(exp, 1) + <f64>i32x4.extract_lane(exp, 2) + <f64>i32x4.extract_lane(exp, 3);
+  const m = Math.log(<f64>f32x4.extract_lane(prod, 0)) + Math.log(<f64>f32x4.extract_lane(prod, 1)) +
+    Math.log(<f64>f32x4.extract_lane(prod, 2)) + Math.log(<f64>f32x4.extract_lane(prod, 3));
+  return m + (e - <f64>(4 * 127) * <f64>renorms) * Math.LN2;
+}
+
 // weight source of gradBody64: a tensor, or the exp / band map of the f64 averages row
 const SRC_TENSOR: i32 = 0;
 const SRC_EXP: i32 = 1;
@@ -104,6 +120,9 @@ const SRC_BAND: i32 = 2;
   const nanBySum = hard && dice;
   // the hard pass sums −ℓ's parts and subtracts them (one negation less per vector)
   const negL = hard && !logits && (flags & W_TERMS) == 0;
+  // background vectors of the hard pass (every t = 0, unweighted L0): Σ ln q as
+  // the logarithm of a running product (see BACKGROUND above)
+  const background = negL && bce && !all;
   let sW: f64 = 0, sA: f64 = 0, sB: f64 = 0, sC: f64 = 0, sI: f64 = 0, sT: f64 = 0, sP: f64 = 0;
   let tLo: f32 = Infinity, tHi: f32 = -Infinity, pLo: f32 = Infinity, pHi: f32 = -Infinity;
   let wLo: f32 = Infinity, wHi: f32 = -Infinity;
@@ -116,6 +135,8 @@ const SRC_BAND: i32 = 2;
     let tMin = f32x4.splat(Infinity), tMax = f32x4.splat(-Infinity);
     let pMin = tMin, pMax = tMax, wMin = tMin, wMax = tMax;
     let nanT = zero, nanP = zero, nanW = zero, softT = zero;
+    let prod = one, prodExp = i32x4.splat(0); // Π q of the background lanes: prod·2^(prodExp − 127·renorms)
+    let sinceRenorm = 0, renorms = 0;
     let v = 0;
     while (v < nv) {
       const end = min(v + BLOCK, nv);
@@ -129,6 +150,23 @@ const SRC_BAND: i32 = 2;
         pMax = f32x4.pmax(pMax, xv);
         if (!nanBySum) nanP = v128.or(nanP, f32x4.ne(xv, xv));
         const nonzero = f32x4.ne(tv, zero);
+        if (background && !v128.any_true(nonzero)) {
+          aW = f32x4.add(aW, raw);
+          const pc = f32x4.pmin(f32x4.pmax(xv, epsV), hiV);
+          const q = f32x4.sub(klog(L_ONE), pc);
+          // ℓ0 = −ln q − corr: corr is the float32 rounding of 1 − pc (see bce4)
+          aA = f32x4.sub(aA, f32x4.sub(f32x4.sub(klog(L_ONE), q), pc));
+          prod = f32x4.mul(prod, q);
+          if (++sinceRenorm == BACKGROUND_RUN) {
+            // move the exponent out: prod back to [1, 2)
+            prodExp = i32x4.add(prodExp, i32x4.shr_u(prod, 23));
+            prod = v128.or(v128.and(prod, v128.load(KLOGI, 32)), klog(L_ONE));
+            sinceRenorm = 0;
+            renorms++;
+          }
+          if (dice) aP = f32x4.add(aP, flags & W_DICE1 ? f32x4.mul(raw, xv) : flags & W_DICE2 ? f32x4.mul(f32x4.mul(raw, raw), xv) : xv);
+          continue;
+        }
         softT = v128.or(softT, v128.and(nonzero, f32x4.ne(tv, klog(L_ONE))));
         if (!hard) {
           tMin = f32x4.pmin(tMin, tv);
@@ -214,6 +252,7 @@ const SRC_BAND: i32 = 2;
         sP += hsum64(aP);
       }
     }
+    if (background) sA -= lnProduct(prod, prodExp, renorms);
     pLo = hmin(pMin); pHi = hmax(pMax);
     // hard: no range (every t is 0 or 1 unless the soft flag is set, and then the pass is redone)
     if (!hard) {

@@ -810,3 +810,66 @@ describe("near-perfect predictions (tiny loss terms)", () => {
     }
   });
 });
+
+// weightedBceDice's hard-target pass takes Σ ln(1 − p') of its all-background vectors as the
+// logarithm of a running product (assembly/weighted.ts, BACKGROUND): long runs of background,
+// the smallest factors 1 − p' can be (p at and above 1 − ε), and tiny terms where the rounding
+// of 1 − p' matters are where that could go wrong.
+describe("background runs of the weighted hard-target pass", () => {
+  /** One H×W image: background except a small square at (4, 4); background p from `bg(i)`. */
+  function square(H: number, W: number, bg: (i: number) => number): { t: Float32Array; p: Float32Array } {
+    const t = new Float32Array(H * W);
+    const p = new Float32Array(H * W);
+    for (let i = 0; i < H; i++)
+      for (let j = 0; j < W; j++) {
+        const at = i * W + j;
+        const fg = i >= 4 && i < 9 && j >= 4 && j < 9;
+        t[at] = fg ? 1 : 0;
+        p[at] = fg ? 0.8 : bg(at);
+      }
+    return { t, p };
+  }
+
+  it("matches the oracle with p at 1 − ε and 1 (the smallest factors), at ε and 0, and with tiny terms", () => {
+    const r = rng(77);
+    const hi = Math.fround(1 - 1e-7);
+    const cases: [string, (i: number) => number][] = [
+      ["p = 1 − ε and 1", (i) => (i % 3 === 0 ? 1 : hi)],
+      ["p = 0 and ε", (i) => (i % 2 ? 0 : Math.fround(1e-7))],
+      ["tiny δ", (i) => Math.fround([1e-7, 3e-7, 2e-6, 3e-5][i % 4])],
+      ["random", () => r()],
+    ];
+    for (const { name, seg } of builds) {
+      for (const [H, W] of [
+        [64, 1031],
+        [9, 13],
+      ]) {
+        for (const [label, bg] of cases) {
+          const { t, p } = square(H, W, bg);
+          // 'sum': the background's BCE terms outweigh the Dice term even when they are tiny
+          for (const reduction of ["mean", "sum"] as const) {
+            const want = oracle.weightedBceDice(t, p, 1, H, W, { kernel: 7, reduction });
+            const got = seg.weightedBceDice(t, p, { shape: [1, H, W], kernel: 7, reduction });
+            within(got, want.value as number, `${name} ${H}×${W} ${label} ${reduction}`);
+          }
+        }
+      }
+    }
+  });
+
+  it("a bad probability inside a background run is still reported", () => {
+    for (const { seg } of builds) {
+      const { t, p } = square(32, 40, () => 0.25);
+      const opts = { shape: [1, 32, 40], kernel: 5 };
+      for (const [v, code] of [
+        [Number.NaN, "E_NONFINITE"],
+        [1.5, "E_RANGE"],
+        [-0.1, "E_RANGE"],
+      ] as [number, string][]) {
+        const bad = Float32Array.from(p);
+        bad[20 * 40 + 30] = v;
+        expectError(() => seg.weightedBceDice(t, bad, opts), code, "pred");
+      }
+    }
+  });
+});
