@@ -228,32 +228,6 @@ function averagesF32(scratch: usize, W: i32, bw: i32, aw: i32, rows: f32, j0: i3
   }
 }
 
-/**
- * f32 path: the box sums of columns j0 … j1−1 (full windows of `cells` cells)
- * into the averages row as byte offsets into the weight table (4·box, i32),
- * clamped to the table (targets outside [0, 1] are reported after the pass).
- */
-function boxesF32(scratch: usize, W: i32, bw: i32, aw: i32, j0: i32, j1: i32, cells: i32): void {
-  const pext = pextOf(scratch, W, bw);
-  const out = avgOf(scratch, W, bw, aw);
-  const hiAt = pext + ((<usize>(bw + aw + 1)) << 2);
-  const top = cells << 2;
-  let j = j0;
-  if (ASC_FEATURE_SIMD) {
-    const zero = i32x4.splat(0);
-    const topV = i32x4.splat(top);
-    for (; j + 4 <= j1; j += 4) {
-      const off = (<usize>j) << 2;
-      const box = i32x4.shl(i32x4.sub(v128.load(hiAt + off), v128.load(pext + off)), 2);
-      v128.store(out + off, i32x4.min_s(i32x4.max_s(box, zero), topV));
-    }
-  }
-  for (; j < j1; j++) {
-    const off = (<usize>j) << 2;
-    store<i32>(out + off, min(max((load<i32>(hiAt + off) - load<i32>(pext + off)) << 2, 0), top));
-  }
-}
-
 /** f64 path: as averagesF32 with float64 sums; each average is rounded to f32 once. */
 function averagesF64(scratch: usize, W: i32, bw: i32, aw: i32, rows: f64): void {
   const colsum = scratch;
@@ -283,8 +257,8 @@ function averagesF64(scratch: usize, W: i32, bw: i32, aw: i32, rows: f64): void 
  * rows outside the windows of i0 … i are never read). Rows must be visited in
  * order i0, i0+1, …: row i0 sums its window afresh, every later row moves the
  * window down by one row (one row in, one row out). On the f32 path, columns
- * j0 … j1−1 (full windows only) get their table offsets instead (j0 = j1: none;
- * see boxesF32 and weightsRow).
+ * j0 … j1−1 (full windows only) get no average: weightsRow takes their box
+ * sums from the prefix row (j0 = j1: none).
  */
 export function poolRow(
   t: usize, r0: i32, H: i32, W: i32, i: i32, i0: i32, bh: i32, ah: i32, bw: i32, aw: i32, scratch: usize, f64mode: bool,
@@ -311,7 +285,6 @@ export function poolRow(
   }
   prefixF32(scratch, W, bw, aw);
   averagesF32(scratch, W, bw, aw, <f32>rows, 0, j0);
-  if (j0 < j1) boxesF32(scratch, W, bw, aw, j0, j1, (bh + ah + 1) * (bw + aw + 1));
   averagesF32(scratch, W, bw, aw, <f32>rows, j1, W);
 }
 
@@ -482,33 +455,48 @@ function weightsBand(avg: usize, u: usize, j0: i32, j1: i32): void {
   weightsOfAverages(avg, u, j0, j1, true);
 }
 
-function weightsTable(avg: usize, u: usize, j0: i32, j1: i32, tab: usize): void {
+/**
+ * Table weights of columns j0 … j1−1 (full windows of `cells` cells): the box
+ * sum is a difference of the prefix row, box_j = pext[j + bw + aw + 1] −
+ * pext[j] (i32), taken as a byte offset into the table and clamped to it
+ * (targets outside [0, 1] are reported after the pass).
+ */
+function weightsTable(scratch: usize, W: i32, bw: i32, aw: i32, u: usize, j0: i32, j1: i32, tab: usize, cells: i32): void {
+  const pext = pextOf(scratch, W, bw);
+  const hiAt = pext + ((<usize>(bw + aw + 1)) << 2);
+  const top = cells << 2;
   let j = j0;
   if (ASC_FEATURE_SIMD) {
+    const zero = i32x4.splat(0);
+    const topV = i32x4.splat(top);
     for (; j + 4 <= j1; j += 4) {
       const off = (<usize>j) << 2;
-      v128.store(u + off, gather4(tab, v128.load(avg + off)));
+      const box = i32x4.shl(i32x4.sub(v128.load(hiAt + off), v128.load(pext + off)), 2);
+      v128.store(u + off, gather4(tab, i32x4.min_s(i32x4.max_s(box, zero), topV)));
     }
   }
   for (; j < j1; j++) {
     const off = (<usize>j) << 2;
-    store<f32>(u + off, load<f32>(tab + <usize>load<i32>(avg + off)));
+    store<f32>(u + off, load<f32>(tab + <usize>min(max((load<i32>(hiAt + off) - load<i32>(pext + off)) << 2, 0), top)));
   }
 }
 
 /**
  * The weights u of the row poolRow left in the scratch, into `u` (W f32):
- * from the table on columns j0 … j1−1 (poolRow's table offsets there), from
- * the averages elsewhere. The weight loops then read u like a weight tensor.
+ * from the table on columns j0 … j1−1 (full windows of `cells` cells, by box
+ * sum), from the averages elsewhere. The weight loops then read u like a
+ * weight tensor.
  */
-export function weightsRow(scratch: usize, W: i32, bw: i32, aw: i32, band: bool, tab: usize, j0: i32, j1: i32, u: usize): void {
+export function weightsRow(
+  scratch: usize, W: i32, bw: i32, aw: i32, band: bool, tab: usize, cells: i32, j0: i32, j1: i32, u: usize,
+): void {
   const avg = avgOf(scratch, W, bw, aw);
   if (band) {
     weightsBand(avg, u, 0, W);
     return;
   }
   weightsExp(avg, u, 0, j0);
-  if (j0 < j1) weightsTable(avg, u, j0, j1, tab);
+  if (j0 < j1) weightsTable(scratch, W, bw, aw, u, j0, j1, tab, cells);
   weightsExp(avg, u, j1, W);
 }
 
@@ -599,7 +587,7 @@ export function boundaryMap(
       poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, 0, 0);
       foldTarget(tImg + <usize>(i - r0) * rowBytes, W, stats);
       const u = write ? oImg + <usize>(i - i0) * rowBytes : row;
-      weightsRow(scratch, W, bw, aw, band, 0, 0, 0, u);
+      weightsRow(scratch, W, bw, aw, band, 0, 0, 0, 0, u);
       sumRow(u, W, acc);
     }
   }

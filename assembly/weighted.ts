@@ -376,7 +376,8 @@ export function pooledSums(
   const band = (pool & POOL_BAND) != 0;
   const rowBytes = (<usize>W) << 2;
   const rowFlags = f64mode ? flags : flags | W_HARD;
-  const span = fullSpan(W, bw, aw, tableSetup(scratch, W, bh, ah, bw, aw, pool));
+  const cells = tableSetup(scratch, W, bh, ah, bw, aw, pool);
+  const span = fullSpan(W, bw, aw, cells);
   const c0 = <i32>span;
   const c1 = <i32>(span >> 32);
   const tab = tableOf(scratch, W, bw, aw);
@@ -394,7 +395,7 @@ export function pooledSums(
         // a row whose windows span bh + ah + 1 image rows has full windows in columns c0 … c1−1
         const full = c0 < c1 && i - bh >= 0 && i + ah < H;
         poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, full ? c0 : 0, full ? c1 : 0);
-        weightsRow(scratch, W, bw, aw, band, tab, full ? c0 : 0, full ? c1 : 0, u + <usize>(i - b0) * rowBytes);
+        weightsRow(scratch, W, bw, aw, band, tab, cells, full ? c0 : 0, full ? c1 : 0, u + <usize>(i - b0) * rowBytes);
       }
       const tRows = tImg + <usize>(b0 - r0) * rowBytes;
       const pRows = pImg + <usize>(b0 - i0) * rowBytes;
@@ -576,7 +577,8 @@ export function pooledGrad(
   const avg64 = avg64Of(scratch, W, bw, aw);
   const c32 = <f32>c, k32 = <f32>kA, i32_ = <f32>cI, p32 = <f32>cP;
   const rowBytes = (<usize>W) << 2;
-  const span = fullSpan(W, bw, aw, tableSetup(scratch, W, bh, ah, bw, aw, pool));
+  const cells = tableSetup(scratch, W, bh, ah, bw, aw, pool);
+  const span = fullSpan(W, bw, aw, cells);
   const c0 = <i32>span;
   const c1 = <i32>(span >> 32);
   const tab = tableOf(scratch, W, bw, aw);
@@ -591,7 +593,7 @@ export function pooledGrad(
       for (let i = b0; i < b1; i++) {
         const full = c0 < c1 && i - bh >= 0 && i + ah < H;
         poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, full ? c0 : 0, full ? c1 : 0);
-        if (!wide) weightsRow(scratch, W, bw, aw, band, tab, full ? c0 : 0, full ? c1 : 0, u + <usize>(i - b0) * rowBytes);
+        if (!wide) weightsRow(scratch, W, bw, aw, band, tab, cells, full ? c0 : 0, full ? c1 : 0, u + <usize>(i - b0) * rowBytes);
       }
       const tRows = tImg + <usize>(b0 - r0) * rowBytes;
       const rows = off + <usize>(b0 - i0) * rowBytes;
