@@ -26,7 +26,7 @@ export const W_DICE1: i32 = 16; // Dice sums weighted by w
 export const W_DICE2: i32 = 32; // Dice sums weighted by w²
 export const W_TERMS: i32 = 64; // write ℓ per element
 export const W_F64: i32 = 128; // gradient in float64 (soft targets: its terms may cancel)
-export const W_HARD: i32 = 256; // pooled f32 pass: assume 0/1 targets, only flag others (the pass is then redone)
+export const W_HARD: i32 = 256; // pooled f32 pass: assume 0/1 targets and p in [+0, 1], only flag others (the pass is then redone)
 
 /** f64 slots per call. */
 export const WEIGHTED_SLOTS: i32 = 7;
@@ -116,8 +116,6 @@ const SRC_BAND: i32 = 2;
   const bce = (flags & W_BCE) != 0;
   const dice = (flags & (W_DICE0 | W_DICE1 | W_DICE2)) != 0;
   const hard = (flags & W_HARD) != 0;
-  // a NaN in p shows in Σp (checked after the loop), so the hard pass (always with Dice sums) needs no NaN mask
-  const nanBySum = hard && dice;
   // the hard pass sums −ℓ's parts and subtracts them (one negation less per vector)
   const negL = hard && !logits && (flags & W_TERMS) == 0;
   // background vectors of the hard pass (every t = 0, unweighted L0): Σ ln q as
@@ -135,6 +133,7 @@ const SRC_BAND: i32 = 2;
     let tMin = f32x4.splat(Infinity), tMax = f32x4.splat(-Infinity);
     let pMin = tMin, pMax = tMax, wMin = tMin, wMax = tMax;
     let nanT = zero, nanP = zero, nanW = zero, softT = zero;
+    let pBits = zero; // hard: the largest bit pattern of p (above 1.0's: p ∉ [+0, 1], or NaN)
     let prod = one, prodExp = i32x4.splat(0); // Π q of the background lanes: prod·2^(prodExp − 127·renorms)
     let sinceRenorm = 0, renorms = 0;
     let v = 0;
@@ -146,9 +145,12 @@ const SRC_BAND: i32 = 2;
         const tv = v128.load(t + off);
         const xv = v128.load(p + off);
         const raw = v128.load(w + off);
-        pMin = f32x4.pmin(pMin, xv);
-        pMax = f32x4.pmax(pMax, xv);
-        if (!nanBySum) nanP = v128.or(nanP, f32x4.ne(xv, xv));
+        if (hard) pBits = i32x4.max_u(pBits, xv);
+        else {
+          pMin = f32x4.pmin(pMin, xv);
+          pMax = f32x4.pmax(pMax, xv);
+          nanP = v128.or(nanP, f32x4.ne(xv, xv));
+        }
         const nonzero = f32x4.ne(tv, zero);
         if (background && !v128.any_true(nonzero)) {
           aW = f32x4.add(aW, raw);
@@ -253,13 +255,20 @@ const SRC_BAND: i32 = 2;
       }
     }
     if (background) sA -= lnProduct(prod, prodExp, renorms);
-    pLo = hmin(pMin); pHi = hmax(pMax);
+    if (hard) {
+      // p in [+0, 1]: the range this pass reports; otherwise (also −0) the retry finds the exact range
+      pLo = 0; pHi = 1;
+      const b01 = max(<u32>i32x4.extract_lane(pBits, 0), <u32>i32x4.extract_lane(pBits, 1));
+      const b23 = max(<u32>i32x4.extract_lane(pBits, 2), <u32>i32x4.extract_lane(pBits, 3));
+      if (max(b01, b23) > 0x3f800000) soft = true;
+    } else {
+      pLo = hmin(pMin); pHi = hmax(pMax);
+    }
     // hard: no range (every t is 0 or 1 unless the soft flag is set, and then the pass is redone)
     if (!hard) {
       tLo = hmin(tMin); tHi = hmax(tMax);
     }
     if (v128.any_true(nanP)) pLo = NaN;
-    if (nanBySum && sP != sP) pLo = NaN;
     if (v128.any_true(nanT)) tLo = NaN;
     if (v128.any_true(softT)) soft = true;
     if (foldW) {

@@ -857,6 +857,16 @@ describe("background runs of the weighted hard-target pass", () => {
     }
   });
 
+  it("−0 is a valid probability (its sign bit sends the pass to the exact retry, with the same numbers)", () => {
+    for (const { name, seg } of builds) {
+      const { t, p } = square(32, 40, (i) => (i % 5 ? 0.25 : 0));
+      const opts = { shape: [1, 32, 40], kernel: 5 };
+      const want = oracle.weightedBceDice(t, p, 1, 32, 40, { kernel: 5 });
+      const negZero = p.map((v) => (v === 0 ? -0 : v));
+      within(seg.weightedBceDice(t, negZero, opts), want.value as number, `${name} −0`);
+    }
+  });
+
   it("a bad probability inside a background run is still reported", () => {
     for (const { seg } of builds) {
       const { t, p } = square(32, 40, () => 0.25);
