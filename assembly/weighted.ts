@@ -151,8 +151,7 @@ const SRC_BAND: i32 = 2;
           pMax = f32x4.pmax(pMax, xv);
           nanP = v128.or(nanP, f32x4.ne(xv, xv));
         }
-        const nonzero = f32x4.ne(tv, zero);
-        if (background && !v128.any_true(nonzero)) {
+        if (background && !v128.any_true(tv)) {
           aW = f32x4.add(aW, raw);
           const pc = f32x4.pmin(f32x4.pmax(xv, epsV), hiV);
           const q = f32x4.sub(klog(L_ONE), pc);
@@ -169,6 +168,20 @@ const SRC_BAND: i32 = 2;
           if (dice) aP = f32x4.add(aP, flags & W_DICE1 ? f32x4.mul(raw, xv) : flags & W_DICE2 ? f32x4.mul(f32x4.mul(raw, raw), xv) : xv);
           continue;
         }
+        if (background && i32x4.all_true(f32x4.eq(tv, klog(L_ONE)))) {
+          // all foreground: ℓ = u·(−ln p'), no selection between the two logarithms
+          aW = f32x4.add(aW, raw);
+          aB = f32x4.sub(aB, f32x4.mul(raw, logClipped4(f32x4.pmin(f32x4.pmax(xv, epsV), hiV))));
+          if (dice) {
+            const wq = flags & W_DICE1 ? raw : flags & W_DICE2 ? f32x4.mul(raw, raw) : klog(L_ONE);
+            const wp = flags & (W_DICE1 | W_DICE2) ? f32x4.mul(wq, xv) : xv;
+            aI = f32x4.add(aI, wp);
+            aT = f32x4.add(aT, wq);
+            aP = f32x4.add(aP, wp);
+          }
+          continue;
+        }
+        const nonzero = f32x4.ne(tv, zero);
         softT = v128.or(softT, v128.and(nonzero, f32x4.ne(tv, klog(L_ONE))));
         if (!hard) {
           tMin = f32x4.pmin(tMin, tv);
