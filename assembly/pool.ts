@@ -487,7 +487,7 @@ function weightsTable(scratch: usize, W: i32, bw: i32, aw: i32, u: usize, j0: i3
  * sum), from the averages elsewhere. The weight loops then read u like a
  * weight tensor.
  */
-export function weightsRow(
+function weightsRow(
   scratch: usize, W: i32, bw: i32, aw: i32, band: bool, tab: usize, cells: i32, j0: i32, j1: i32, u: usize,
 ): void {
   const avg = avgOf(scratch, W, bw, aw);
@@ -498,6 +498,46 @@ export function weightsRow(
   weightsExp(avg, u, 0, j0);
   if (j0 < j1) weightsTable(scratch, W, bw, aw, u, j0, j1, tab, cells);
   weightsExp(avg, u, j1, W);
+}
+
+/** Whether the W floats at a and b have the same bits. */
+function rowsEqual(a: usize, b: usize, W: i32): bool {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; j + 4 <= W; j += 4) {
+      const off = (<usize>j) << 2;
+      if (v128.any_true(v128.xor(v128.load(a + off), v128.load(b + off)))) return false;
+    }
+  }
+  for (; j < W; j++) {
+    const off = (<usize>j) << 2;
+    if (load<u32>(a + off) != load<u32>(b + off)) return false;
+  }
+  return true;
+}
+
+/**
+ * The weights of output row i into `dst` (poolRow, then weightsRow; c0, c1:
+ * the full-window columns, see fullSpan). On the f32 path, when the row
+ * entering row i's windows has the bits of the row leaving them, the column
+ * sums do not change, so the scratch still holds row i − 1's state and every
+ * weight is row i − 1's: they are copied from `prev` (long stretches of
+ * background, and empty masks, cost a row compare and a copy).
+ */
+export function weightsOfRow(
+  t: usize, r0: i32, H: i32, W: i32, i: i32, i0: i32, bh: i32, ah: i32, bw: i32, aw: i32, scratch: usize, f64mode: bool,
+  band: bool, tab: usize, cells: i32, c0: i32, c1: i32, dst: usize, prev: usize,
+): void {
+  const ra = i + ah;
+  const rs = i - bh - 1;
+  const rowBytes = (<usize>W) << 2;
+  if (!f64mode && i > i0 && ra < H && rs >= 0 && rowsEqual(t + <usize>(ra - r0) * rowBytes, t + <usize>(rs - r0) * rowBytes, W)) {
+    memory.copy(dst, prev, rowBytes);
+    return;
+  }
+  const full = c0 < c1 && i - bh >= 0 && i + ah < H;
+  poolRow(t, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, full ? c0 : 0, full ? c1 : 0);
+  weightsRow(scratch, W, bw, aw, band, tab, cells, full ? c0 : 0, full ? c1 : 0, dst);
 }
 
 /** Folds the range of t and whether any value is neither 0 nor 1 into stats (one row of n values). */

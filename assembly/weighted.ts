@@ -15,7 +15,7 @@
 import { BLOCK, addF64, foldRange, hmax, hmin, hsum64 } from "./simd";
 import { log1, log4, sigmoid1, sigmoid4, softplusNeg1, softplusNeg4 } from "./math";
 import {
-  POOL_BAND, POOL_F64, STAT_SOFT, avg64Of, bandOf, bandRows, fullSpan, mapWeight64, poolRow, poolSetup, tableOf, tableSetup, weightsRow,
+  POOL_BAND, POOL_F64, STAT_SOFT, avg64Of, bandOf, bandRows, fullSpan, mapWeight64, poolRow, poolSetup, tableOf, tableSetup, weightsOfRow,
 } from "./pool";
 
 export const W_LOGITS: i32 = 1;
@@ -414,10 +414,10 @@ export function pooledSums(
     for (let b0 = i0; b0 < i1; b0 += R) {
       const b1 = min(i1, b0 + R);
       for (let i = b0; i < b1; i++) {
-        // a row whose windows span bh + ah + 1 image rows has full windows in columns c0 … c1−1
-        const full = c0 < c1 && i - bh >= 0 && i + ah < H;
-        poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, full ? c0 : 0, full ? c1 : 0);
-        weightsRow(scratch, W, bw, aw, band, tab, cells, full ? c0 : 0, full ? c1 : 0, u + <usize>(i - b0) * rowBytes);
+        // row i − 1's weights: the row before in the band, or the previous (full) band's last row
+        const dst = u + <usize>(i - b0) * rowBytes;
+        const prev = i > b0 ? dst - rowBytes : u + <usize>(R - 1) * rowBytes;
+        weightsOfRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, band, tab, cells, c0, c1, dst, prev);
       }
       const tRows = tImg + <usize>(b0 - r0) * rowBytes;
       const pRows = pImg + <usize>(b0 - i0) * rowBytes;
@@ -613,9 +613,12 @@ export function pooledGrad(
     for (let b0 = i0; b0 < i1; b0 += R) {
       const b1 = min(i1, b0 + R);
       for (let i = b0; i < b1; i++) {
-        const full = c0 < c1 && i - bh >= 0 && i + ah < H;
-        poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, full ? c0 : 0, full ? c1 : 0);
-        if (!wide) weightsRow(scratch, W, bw, aw, band, tab, cells, full ? c0 : 0, full ? c1 : 0, u + <usize>(i - b0) * rowBytes);
+        if (wide) poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, true, 0, 0);
+        else {
+          const dst = u + <usize>(i - b0) * rowBytes;
+          const prev = i > b0 ? dst - rowBytes : u + <usize>(R - 1) * rowBytes;
+          weightsOfRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, band, tab, cells, c0, c1, dst, prev);
+        }
       }
       const tRows = tImg + <usize>(b0 - r0) * rowBytes;
       const rows = off + <usize>(b0 - i0) * rowBytes;

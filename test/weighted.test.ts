@@ -883,3 +883,44 @@ describe("background runs of the weighted hard-target pass", () => {
     }
   });
 });
+
+// The weighted pool copies row i − 1's weights when the row entering row i's windows equals the row
+// leaving them (assembly/pool.ts, weightsOfRow): stripes whose period is the window's height make
+// every interior row such a row, across the bands of rows the pool fills (a few rows at W = 1031,
+// over a hundred at W = 37).
+describe("rows whose windows gain and lose equal rows (weights copied from the row before)", () => {
+  it("matches the oracle: values and gradients, with stripes, an empty mask and a mask empty at the ends", () => {
+    const r = rng(91);
+    for (const { name, seg } of builds) {
+      for (const [H, W, kernel] of [
+        [300, 37, 7],
+        [40, 1031, 7],
+        [60, 53, [5, 9]],
+      ] as [number, number, number | [number, number]][]) {
+        const kh = Array.isArray(kernel) ? kernel[0] : kernel;
+        const stripe = Array.from({ length: kh + 1 }, () => Array.from({ length: W }, () => (r() < 0.3 ? 1 : 0)));
+        const targets: [string, (i: number, j: number) => number][] = [
+          ["stripes", (i, j) => stripe[i % (kh + 1)][j]],
+          ["empty", () => 0],
+          ["blob in the middle rows", (i, j) => (i > H / 3 && i < H / 2 && j % 7 < 3 ? 1 : 0)],
+        ];
+        for (const [label, f] of targets) {
+          const t = new Float32Array(H * W);
+          const p = new Float32Array(H * W);
+          for (let i = 0; i < H; i++)
+            for (let j = 0; j < W; j++) {
+              t[i * W + j] = f(i, j);
+              p[i * W + j] = Math.min(1, Math.max(0, 0.6 * t[i * W + j] + 0.4 * r()));
+            }
+          const opts = { shape: [1, H, W], kernel };
+          const want = oracle.weightedBceDice(t, p, 1, H, W, { kernel });
+          const where = `${name} ${H}×${W} k=${kernel} ${label}`;
+          within(seg.weightedBceDice(t, p, opts), want.value as number, `${where} value`);
+          const g = seg.weightedBceDiceGrad(t, p, opts);
+          within(g.loss, want.value as number, `${where} loss`);
+          withinAll(g.grad, want.grad as Float64Array, `${where} grad`);
+        }
+      }
+    }
+  });
+});
