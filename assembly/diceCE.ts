@@ -6,14 +6,15 @@
 // that also range-checks the chunk: per class plane Σp and the largest bit
 // pattern (one streaming read); then per pixel the own-class probability p_y,
 // gathered once for both parts — Dice's Σtp and Σt per class by scatter-add,
-// and the cross-entropy's −ln clip(p_y).
+// and the cross-entropy's −ln clip(p_y), summed as −ln Π clip(p_y) (one
+// multiply per vector instead of a log; math.ts, "Σ ln as ln Π").
 //
 // diceCEAddGrad: the gradient pass adds the Dice part (dL/dp in a scratch
 // chunk h) into the cross-entropy's gradient g through one softmax backward,
 // g_c += p_c·(h_c − Σ_k p_k·h_k), or as it is on probabilities.
 
 import { BLOCK, addF64, hsum64 } from "./simd";
-import { log1, logNormal4 } from "./math";
+import { PRODUCT_RUN, lnOfProduct, log1, productExponent, productMantissa } from "./math";
 
 /** f64 slots per class of the Dice accumulators (assembly/multiclassRegion.ts MC_SLOTS): Σtp, Σt, Σp, … */
 const DICE_SLOTS: i32 = 7;
@@ -88,11 +89,14 @@ export function diceCELabelSums(
   if (ASC_FEATURE_SIMD) {
     const nv = len >> 2;
     const zero = i32x4.splat(0);
-    const one = f32x4.splat(1), lo = f32x4.splat(eps), top = f32x4.splat(hi);
+    const one = f32x4.splat(1), lo = f32x4.splat(eps), top = f32x4.splat(hi), mant = i32x4.splat(0x007fffff);
+    // Σ ln clip(p_y) = ln Π clip(p_y): a running product (math.ts; clip(p_y) ≥ ε = 1e-7 > 2^−24)
+    let prod = one, prodExp = zero;
+    let sinceRenorm = 0, renorms = 0;
     let v = 0;
     while (v < nv) {
       const end = min(v + BLOCK, nv);
-      let aL = f32x4.splat(0), aN = f32x4.splat(0);
+      let aN = f32x4.splat(0);
       for (; v < end; v++) {
         const off = (<usize>v) << 4;
         const l = v128.load(lab + off);
@@ -110,13 +114,18 @@ export function diceCELabelSums(
         py = f32x4.replace_lane(py, 1, p1);
         py = f32x4.replace_lane(py, 2, p2);
         py = f32x4.replace_lane(py, 3, p3);
-        const L = f32x4.neg(logNormal4(f32x4.pmin(f32x4.pmax(py, lo), top)));
-        aL = f32x4.add(aL, v128.and(L, keep));
+        prod = f32x4.mul(prod, v128.bitselect(f32x4.pmin(f32x4.pmax(py, lo), top), one, keep));
+        if (++sinceRenorm == PRODUCT_RUN) {
+          prodExp = i32x4.add(prodExp, productExponent(prod));
+          prod = productMantissa(prod, mant, one);
+          sinceRenorm = 0;
+          renorms++;
+        }
         aN = f32x4.add(aN, v128.and(one, keep));
       }
-      sL += hsum64(aL);
       sN += hsum64(aN);
     }
+    sL = -lnOfProduct(prod, prodExp, renorms);
     i = nv << 2;
   }
   for (; i < len; i++) {

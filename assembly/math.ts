@@ -470,3 +470,36 @@ const LO_CLAMP: f32 = 1e-4;
 @inline export function softplus1(x: f32): f32 {
   return (x < 0 ? <f32>0 : x) + softplusNeg1(x);
 }
+
+// ---------------------------------------------------------------- Σ ln as ln Π
+
+// A sum of logarithms of factors in [2^−24, 1] taken as the logarithm of a
+// running f32x4 product: a multiply per vector instead of a log. The caller
+// keeps the product in [1, 2) by moving its exponent out into an integer sum
+// every PRODUCT_RUN factors (four factors ≥ 2^−24 keep a value in [1, 2)
+// normal), and takes lnOfProduct once at the end. Each multiply rounds once
+// (2^−24 relative, as one log does), so the sum stays within SPEC §3.
+export const PRODUCT_RUN: i32 = 4;
+
+/** The biased exponent field of each lane (the caller adds them up; lnOfProduct takes the bias off). */
+// @ts-ignore: decorator
+@inline export function productExponent(prod: v128): v128 {
+  return i32x4.shr_u(prod, 23);
+}
+
+/** Each lane with its exponent field replaced by 1.0's: back to [1, 2). `mant`: 0x007fffff lanes, `one`: 1.0 lanes. */
+// @ts-ignore: decorator
+@inline export function productMantissa(prod: v128, mant: v128, one: v128): v128 {
+  return v128.or(v128.and(prod, mant), one);
+}
+
+/** Σ over the lanes of ln(prod·2^(exp − 127·renorms)), in float64. */
+// @ts-ignore: decorator
+@inline export function lnOfProduct(prod: v128, exp: v128, renorms: i32): f64 {
+  const e =
+    <f64>i32x4.extract_lane(exp, 0) + <f64>i32x4.extract_lane(exp, 1) + <f64>i32x4.extract_lane(exp, 2) + <f64>i32x4.extract_lane(exp, 3);
+  const m =
+    Math.log(<f64>f32x4.extract_lane(prod, 0)) + Math.log(<f64>f32x4.extract_lane(prod, 1)) +
+    Math.log(<f64>f32x4.extract_lane(prod, 2)) + Math.log(<f64>f32x4.extract_lane(prod, 3));
+  return m + (e - <f64>(4 * 127) * <f64>renorms) * Math.LN2;
+}

@@ -13,7 +13,7 @@
 // sums Σw^q·t·p, Σw^q·t, Σw^q·p (q = 0, 1 or 2). The wrapper rescales them when
 // the map is normalised (w = c·u), so the sums are taken over the raw u.
 import { BLOCK, addF64, foldRange, hmax, hmin, hsum64 } from "./simd";
-import { log1, log4, sigmoid1, sigmoid4, softplusNeg1, softplusNeg4 } from "./math";
+import { PRODUCT_RUN, lnOfProduct, log1, log4, productExponent, productMantissa, sigmoid1, sigmoid4, softplusNeg1, softplusNeg4 } from "./math";
 import {
   POOL_BAND, POOL_F64, STAT_SOFT, avg64Of, bandOf, bandRows, fullSpan, mapWeight64, poolRow, poolSetup, tableOf, tableSetup, weightsOfRow,
 } from "./pool";
@@ -83,20 +83,8 @@ const L_ONE = 0, L_TWO = 1, L_C7 = 2, L_C5 = 3, L_C3 = 4, L_LN2 = 5;
 }
 
 // BACKGROUND: the hard pass's vectors whose four targets are 0 (most of a
-// typical mask) need Σ ln q, q = 1 − p', unweighted, and Σ ln q = ln Π q. They
-// multiply q into a running f32x4 product instead of taking a logarithm; q ≥
-// 1 − hi ≈ 2^−23, so BACKGROUND_RUN products of a value in [1, 2) stay normal,
-// and then the exponent moves into an integer sum. Each product rounds once
-// (2^−24 relative, as one log's error), so the sum stays within SPEC §3.
-const BACKGROUND_RUN: i32 = 4;
-
-/** ln of prod·2^(exp − 127·renorms), summed over the lanes, in float64. */
-function lnProduct(prod: v128, exp: v128, renorms: i32): f64 {
-  const e = <f64>i32x4.extract_lane(exp, 0) + <f64>i32x4.extract_lane(exp, 1) + <f64>i32x4.extract_lane(exp, 2) + <f64>i32x4.extract_lane(exp, 3);
-  const m = Math.log(<f64>f32x4.extract_lane(prod, 0)) + Math.log(<f64>f32x4.extract_lane(prod, 1)) +
-    Math.log(<f64>f32x4.extract_lane(prod, 2)) + Math.log(<f64>f32x4.extract_lane(prod, 3));
-  return m + (e - <f64>(4 * 127) * <f64>renorms) * Math.LN2;
-}
+// typical mask) need Σ ln q, q = 1 − p' ≥ 1 − hi ≈ 2^−23, unweighted, and
+// Σ ln q = ln Π q: a running product instead of a log per vector (math.ts).
 
 // weight source of gradBody64: a tensor, or the exp / band map of the f64 averages row
 const SRC_TENSOR: i32 = 0;
@@ -158,10 +146,9 @@ const SRC_BAND: i32 = 2;
           // ℓ0 = −ln q − corr: corr is the float32 rounding of 1 − pc (see bce4)
           aA = f32x4.sub(aA, f32x4.sub(f32x4.sub(klog(L_ONE), q), pc));
           prod = f32x4.mul(prod, q);
-          if (++sinceRenorm == BACKGROUND_RUN) {
-            // move the exponent out: prod back to [1, 2)
-            prodExp = i32x4.add(prodExp, i32x4.shr_u(prod, 23));
-            prod = v128.or(v128.and(prod, v128.load(KLOGI, 32)), klog(L_ONE));
+          if (++sinceRenorm == PRODUCT_RUN) {
+            prodExp = i32x4.add(prodExp, productExponent(prod));
+            prod = productMantissa(prod, v128.load(KLOGI, 32), klog(L_ONE));
             sinceRenorm = 0;
             renorms++;
           }
@@ -267,7 +254,7 @@ const SRC_BAND: i32 = 2;
         sP += hsum64(aP);
       }
     }
-    if (background) sA -= lnProduct(prod, prodExp, renorms);
+    if (background) sA -= lnOfProduct(prod, prodExp, renorms);
     if (hard) {
       // p in [+0, 1]: the range this pass reports; otherwise (also −0) the retry finds the exact range
       pLo = 0; pHi = 1;

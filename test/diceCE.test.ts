@@ -255,6 +255,24 @@ describe("against the float64 oracles of both parts", () => {
     });
   }
 
+  // the fused probabilities kernel sums −ln clip(p_y) as −ln Π clip(p_y) (assembly/diceCE.ts): long
+  // runs of the smallest factors (p_y = 0 → ε) and of 1, ignored pixels in between, a tail past the vectors
+  it("the cross-entropy part over long runs of p_y at 0, ε, tiny and 1, with ignored pixels", () => {
+    const tiny = [0, 1e-7, 3e-7, 1, 1e-30, 0.5];
+    for (const { name, seg } of builds) {
+      for (const ignoreIndex of [null, 2]) {
+        const c = makeCase(7, 1, 3, [4099], "NCHW", "labels", false, ignoreIndex);
+        for (let s = 0; s < c.S; s++) {
+          const y = (c.labels as Int32Array)[s];
+          const py = tiny[Math.floor(s / 700) % tiny.length];
+          for (let k = 0; k < 3; k++) c.pred[k * c.S + s] = k === y ? py : (1 - py) / 2;
+        }
+        const o: DiceCEOptions = { ignoreIndex, reduction: "sum" };
+        within(seg.diceCE(c.target, { data: c.pred, shape: c.shape }, o), oracleDiceCE(c, o), `${name} ignore=${ignoreIndex}`);
+      }
+    }
+  });
+
   it("preset 'monai' (logits) is MONAI's DiceCELoss: DiceLoss(softmax) + torch CrossEntropyLoss; includeBackground affects the Dice part only", () => {
     for (const { name, seg } of builds)
       for (const includeBackground of [true, false]) {
