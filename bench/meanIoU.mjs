@@ -10,7 +10,10 @@
 //
 // Method as bench/run.mjs (bench/README.md): rows of one workload run back to
 // back, full GC before each row, first call timed alone, warm-up, then
-// repetitions until a count and a time are both reached; medians.
+// repetitions until a count and a time are both reached; medians. The batch
+// workload is also measured in paired rounds (each peer call between segloss
+// calls, as bench/weighted.mjs does), so a machine that changes speed between
+// rows slows both sides of a ratio alike.
 
 import { writeFileSync } from "node:fs";
 import os from "node:os";
@@ -28,6 +31,7 @@ import {
   isShape3,
   machine,
   measure,
+  pairedRatios,
   parseOptions,
   SEGLOSS_ROWS,
   seglossTarget,
@@ -218,6 +222,7 @@ async function main() {
     notes.push(`tfjs: ${firstLine(e)} — rows skipped`);
   }
 
+  const paired = [];
   for (const [w, W] of Object.entries(WORKLOADS)) {
     results[w] = {};
     log(`${w} (${W.note})`);
@@ -237,6 +242,22 @@ async function main() {
           : [["step", peer.name]];
       for (const [form, row] of forms) {
         record(w, row, () => tfScalar(tf, () => tfMeanIoU(tf, x, W.perImage, form)));
+      }
+      if (peer.name === "tfjs-wasm" && !W.perImage) {
+        for (const { row, seg, inputs } of segRows.slice(0, 2)) {
+          collectGarbage();
+          const r = pairedRatios(() => seg.meanIoU(inputs.t, inputs.p, opts), {
+            "plain-js": { fn: () => plainMeanIoU(data.target, data.pred, data.shape, false), rounds: args.quick ? 7 : 15 },
+            "tfjs-wasm (greater)": { fn: () => tfScalar(tf, () => tfMeanIoU(tf, x, false, "greater")), rounds: 5 },
+            "tfjs-wasm (step)": { fn: () => tfScalar(tf, () => tfMeanIoU(tf, x, false, "step")), rounds: 5 },
+          });
+          paired.push({ w, row, r });
+          log(
+            `  ${w} paired ${row}: ${Object.entries(r)
+              .map(([k, v]) => `${k} ${v.median.toFixed(1)}×`)
+              .join(", ")}`,
+          );
+        }
       }
       if (tf.memory().numTensors !== before) notes.push(`${peer.name} ${w}: tensors leaked`);
       x.t.dispose();
@@ -307,6 +328,26 @@ async function main() {
       rows,
     ),
   );
+  if (paired.length) {
+    const label = (id) => SEGLOSS_ROWS.find((r) => r.id === id)?.label ?? id;
+    const cell = (v, target) =>
+      `${fmt3(v.median)}× (${fmt3(v.min)}–${fmt3(v.max)}, ${v.rounds} rounds) ${v.median >= target ? "✓" : "✗"} ≥${target}×`;
+    lines.push(
+      "",
+      "Paired rounds (each peer call between segloss calls); median ratio over the rounds (min–max):",
+      "",
+      table(
+        ["workload", "implementation", "× vs plain JS", "× vs tfjs-wasm (greater)", "× vs tfjs-wasm (step)"],
+        paired.map(({ w, row, r }) => [
+          w,
+          label(row),
+          cell(r["plain-js"], TARGET_VS_PLAIN),
+          cell(r["tfjs-wasm (greater)"], TARGET_VS_TFJS),
+          cell(r["tfjs-wasm (step)"], TARGET_VS_TFJS),
+        ]),
+      ),
+    );
+  }
   lines.push("", "Values (absolute difference vs plain JS, which compares in float64 like segloss; tfjs compares in float32):", "");
   lines.push(table(["workload", "implementation", "value", "|Δ| vs plain JS"], values));
   if (notes.length) lines.push("", "Notes:", ...notes.map((s) => `- ${s}`));
@@ -315,7 +356,7 @@ async function main() {
     const out = isAbsolute(args.out) ? args.out : fileURLToPath(new URL(args.out, pathToFileURL(`${process.cwd()}/`)));
     writeFileSync(
       out,
-      `${JSON.stringify({ shape: data.shape, mode: args.quick ? "quick" : "full", loadavg: os.loadavg(), results, notes }, null, 2)}\n`,
+      `${JSON.stringify({ shape: data.shape, mode: args.quick ? "quick" : "full", loadavg: os.loadavg(), results, paired, notes }, null, 2)}\n`,
     );
     log(`wrote ${out}`);
   }
