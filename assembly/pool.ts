@@ -517,22 +517,25 @@ function rowsEqual(a: usize, b: usize, W: i32): bool {
 }
 
 /**
- * The weights of output row i into `dst` (poolRow, then weightsRow; c0, c1:
- * the full-window columns, see fullSpan). On the f32 path, when the row
- * entering row i's windows has the bits of the row leaving them, the column
- * sums do not change, so the scratch still holds row i − 1's state and every
- * weight is row i − 1's: they are copied from `prev` (long stretches of
- * background, and empty masks, cost a row compare and a copy).
+ * The weights of output row i into row k of the band `u` of R rows (poolRow,
+ * then weightsRow; c0, c1: the full-window columns, see fullSpan). On the f32
+ * path, when the row entering row i's windows has the bits of the row leaving
+ * them, the column sums do not change, so the scratch still holds row i − 1's
+ * state and every weight is row i − 1's: they are copied from the band's
+ * previous row, or for k = 0 from its last row, left there by the previous
+ * band (long stretches of background, and empty masks, cost a row compare and
+ * a copy).
  */
 export function weightsOfRow(
   t: usize, r0: i32, H: i32, W: i32, i: i32, i0: i32, bh: i32, ah: i32, bw: i32, aw: i32, scratch: usize, f64mode: bool,
-  band: bool, tab: usize, cells: i32, c0: i32, c1: i32, dst: usize, prev: usize,
+  band: bool, tab: usize, cells: i32, c0: i32, c1: i32, u: usize, k: i32, R: i32,
 ): void {
   const ra = i + ah;
   const rs = i - bh - 1;
   const rowBytes = (<usize>W) << 2;
+  const dst = u + <usize>k * rowBytes;
   if (!f64mode && i > i0 && ra < H && rs >= 0 && rowsEqual(t + <usize>(ra - r0) * rowBytes, t + <usize>(rs - r0) * rowBytes, W)) {
-    memory.copy(dst, prev, rowBytes);
+    memory.copy(dst, k > 0 ? dst - rowBytes : u + <usize>(R - 1) * rowBytes, rowBytes);
     return;
   }
   const full = c0 < c1 && i - bh >= 0 && i + ah < H;

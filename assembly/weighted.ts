@@ -401,10 +401,7 @@ export function pooledSums(
     for (let b0 = i0; b0 < i1; b0 += R) {
       const b1 = min(i1, b0 + R);
       for (let i = b0; i < b1; i++) {
-        // row i − 1's weights: the row before in the band, or the previous (full) band's last row
-        const dst = u + <usize>(i - b0) * rowBytes;
-        const prev = i > b0 ? dst - rowBytes : u + <usize>(R - 1) * rowBytes;
-        weightsOfRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, band, tab, cells, c0, c1, dst, prev);
+        weightsOfRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, band, tab, cells, c0, c1, u, i - b0, R);
       }
       const tRows = tImg + <usize>(b0 - r0) * rowBytes;
       const pRows = pImg + <usize>(b0 - i0) * rowBytes;
@@ -601,11 +598,7 @@ export function pooledGrad(
       const b1 = min(i1, b0 + R);
       for (let i = b0; i < b1; i++) {
         if (wide) poolRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, true, 0, 0);
-        else {
-          const dst = u + <usize>(i - b0) * rowBytes;
-          const prev = i > b0 ? dst - rowBytes : u + <usize>(R - 1) * rowBytes;
-          weightsOfRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, band, tab, cells, c0, c1, dst, prev);
-        }
+        else weightsOfRow(tImg, r0, H, W, i, i0, bh, ah, bw, aw, scratch, f64mode, band, tab, cells, c0, c1, u, i - b0, R);
       }
       const tRows = tImg + <usize>(b0 - r0) * rowBytes;
       const rows = off + <usize>(b0 - i0) * rowBytes;
