@@ -687,3 +687,31 @@ describe.each(builds)("memory ($name)", ({ seg }) => {
     expect(seg.largestFree()).toBe(free);
   });
 });
+
+// crossEntropy on probabilities with labels (no weights, smoothing or renormalisation) sums
+// −ln clip(p_y) as −ln Π clip(p_y) (assembly/multiclassElementwise.ts): long runs of the smallest
+// factors (p_y = 0 → ε), of 1 and of tiny values, ignored pixels in between, a tail past the vectors.
+describe("crossEntropy's Σ ln p_y as the logarithm of a product", () => {
+  it("matches the oracle over long runs of p_y at 0, ε, tiny and 1, with ignored pixels", async () => {
+    const builds = await bothBuilds();
+    const r = rng(5);
+    const [C, S] = [3, 4099];
+    const tiny = [0, 1e-7, 3e-7, 1, 1e-30, 0.5];
+    for (const { name, seg } of builds) {
+      for (const ignoreIndex of [null, 2]) {
+        const labels = new Int32Array(S);
+        const pred = new Float32Array(C * S);
+        for (let s = 0; s < S; s++) {
+          const y = Math.floor(r() * C);
+          labels[s] = y;
+          const py = tiny[Math.floor(s / 700) % tiny.length];
+          for (let k = 0; k < C; k++) pred[k * S + s] = k === y ? py : (1 - py) / 2;
+        }
+        const input = { N: 1, C, S, layout: "NCHW" as const, pred, labels, dense: null };
+        const want = oracleCrossEntropy(input, { ignoreIndex }).value as number;
+        const got = seg.crossEntropy({ data: labels, shape: [1, S] }, { data: pred, shape: [1, C, S] }, { ignoreIndex });
+        within(got, want, `${name} ignore=${ignoreIndex}`);
+      }
+    }
+  });
+});
