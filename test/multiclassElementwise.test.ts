@@ -710,7 +710,7 @@ describe("crossEntropy's Σ ln p_y as the logarithm of a product", () => {
         const input = { N: 1, C, S, layout: "NCHW" as const, pred, labels, dense: null };
         const want = oracleCrossEntropy(input, { ignoreIndex }).value as number;
         const got = seg.crossEntropy({ data: labels, shape: [1, S] }, { data: pred, shape: [1, C, S] }, { ignoreIndex });
-        within(got, want, `${name} ignore=${ignoreIndex}`);
+        within(got as number, want, `${name} ignore=${ignoreIndex}`);
       }
     }
   });
