@@ -15,7 +15,7 @@
 // The caller clamps bh, ah to H and bw, aw to W (clipping makes larger values
 // equivalent), so the scratch stays O(W).
 import { BLOCK, addF64, hsum64 } from "./simd";
-import { EP0, EP1, EP2, EP3, EP4, EP5, EXP_C1, EXP_C2, LOG2E, MAGIC, MAGIC_BITS } from "./math";
+import { expNonPos1, expNonPos4 } from "./activation";
 
 export const POOL_F64: i32 = 1; // float64 sums (soft targets)
 export const POOL_BAND: i32 = 2; // w = 1 + 2·[0.005 < a < 0.995] instead of 5·e^(−5|a − 0.5|)
@@ -294,75 +294,18 @@ export function poolRow(
 const BAND_LO: f32 = 0.005;
 const BAND_HI: f32 = 0.995;
 
-// e^x for x ∈ [−2.5, 0], the exp map's range: math.ts's exp4 with its clamps
-// and its two-factor scaling dropped (2^n with n ∈ [−4, 0] is one normal
-// factor and the clamps never bite), so the results are bit-identical to
-// exp4/exp1 at a quarter fewer operations. Constants: Cephes expf, from math.ts.
+// The map's e^x has x = −5·|a − 0.5| ∈ [−2.5, 0]: activation.ts's exp for
+// x ≤ 0 (softmax's), the same Cephes operations as math.ts's exp4 with its
+// overflow path and two-factor scaling dropped, so bit-identical to exp4 here.
+// Its constants, like these, live in static memory: V8 rebuilds a v128.const
+// inside a loop with three instructions at every use, and a load is one.
+const KMAP: usize = memory.data<f32>([0.5, 0.5, 0.5, 0.5, -5, -5, -5, -5, 5, 5, 5, 5], 16);
+const K_HALF = 0, K_M5 = 1, K_5 = 2;
 
-// The vector constants live in static memory, four lanes each: V8 rebuilds a
-// v128.const inside a loop with three instructions at every use, and a load
-// from memory is one. Slot order: see the K_ indices.
-const KEXP: usize = memory.data<f32>(
-  [
-    LOG2E, LOG2E, LOG2E, LOG2E,
-    MAGIC, MAGIC, MAGIC, MAGIC,
-    EXP_C1, EXP_C1, EXP_C1, EXP_C1,
-    EXP_C2, EXP_C2, EXP_C2, EXP_C2,
-    EP0, EP0, EP0, EP0,
-    EP1, EP1, EP1, EP1,
-    EP2, EP2, EP2, EP2,
-    EP3, EP3, EP3, EP3,
-    EP4, EP4, EP4, EP4,
-    EP5, EP5, EP5, EP5,
-    1, 1, 1, 1,
-    0.5, 0.5, 0.5, 0.5,
-    -5, -5, -5, -5,
-    5, 5, 5, 5,
-  ],
-  16,
-);
-const KEXPI: usize = memory.data<i32>([0x4b400000, 0x4b400000, 0x4b400000, 0x4b400000, 127, 127, 127, 127], 16);
-const K_LOG2E = 0, K_MAGIC = 1, K_C1 = 2, K_C2 = 3, K_EP0 = 4, K_ONE = 10, K_HALF = 11, K_M5 = 12, K_5 = 13;
-
-/** A vector constant from the KEXP table. */
+/** A vector constant from the KMAP table. */
 // @ts-ignore: decorator
-@inline function kexp(i: i32): v128 {
-  return v128.load(KEXP + ((<usize>i) << 4));
-}
-
-// @ts-ignore: decorator
-@inline function expNeg4(x: v128): v128 {
-  const magic = kexp(K_MAGIC);
-  const kf = f32x4.add(f32x4.mul(x, kexp(K_LOG2E)), magic);
-  const nf = f32x4.sub(kf, magic);
-  const n = i32x4.sub(kf, v128.load(KEXPI));
-  let r = f32x4.sub(x, f32x4.mul(nf, kexp(K_C1)));
-  r = f32x4.sub(r, f32x4.mul(nf, kexp(K_C2)));
-  let p = f32x4.add(f32x4.mul(kexp(K_EP0), r), kexp(K_EP0 + 1));
-  p = f32x4.add(f32x4.mul(p, r), kexp(K_EP0 + 2));
-  p = f32x4.add(f32x4.mul(p, r), kexp(K_EP0 + 3));
-  p = f32x4.add(f32x4.mul(p, r), kexp(K_EP0 + 4));
-  p = f32x4.add(f32x4.mul(p, r), kexp(K_EP0 + 5));
-  p = f32x4.mul(p, f32x4.mul(r, r));
-  p = f32x4.add(f32x4.add(p, r), kexp(K_ONE));
-  return f32x4.mul(p, i32x4.shl(i32x4.add(n, v128.load(KEXPI, 16)), 23));
-}
-
-// @ts-ignore: decorator
-@inline function expNeg1(x: f32): f32 {
-  const kf = x * LOG2E + MAGIC;
-  const nf = kf - MAGIC;
-  const n = reinterpret<i32>(kf) - MAGIC_BITS;
-  let r = x - nf * EXP_C1;
-  r = r - nf * EXP_C2;
-  let p = EP0 * r + EP1;
-  p = p * r + EP2;
-  p = p * r + EP3;
-  p = p * r + EP4;
-  p = p * r + EP5;
-  p = p * (r * r);
-  p = p + r + <f32>1.0;
-  return p * reinterpret<f32>((n + 127) << 23);
+@inline function kmap(i: i32): v128 {
+  return v128.load(KMAP + ((<usize>i) << 4));
 }
 
 /** u = 1 + 2·[0.005 < a < 0.995] (band) or 5·e^(−5·|a − 0.5|), a ∈ [0, 1]. */
@@ -372,13 +315,13 @@ const K_LOG2E = 0, K_MAGIC = 1, K_C1 = 2, K_C2 = 3, K_EP0 = 4, K_ONE = 10, K_HAL
     const inside = v128.and(f32x4.gt(a, f32x4.splat(BAND_LO)), f32x4.lt(a, f32x4.splat(BAND_HI)));
     return v128.bitselect(f32x4.splat(3), f32x4.splat(1), inside);
   }
-  return f32x4.mul(kexp(K_5), expNeg4(f32x4.mul(kexp(K_M5), f32x4.abs(f32x4.sub(a, kexp(K_HALF))))));
+  return f32x4.mul(kmap(K_5), expNonPos4(f32x4.mul(kmap(K_M5), f32x4.abs(f32x4.sub(a, kmap(K_HALF))))));
 }
 
 // @ts-ignore: decorator
 @inline export function mapWeight1(a: f32, band: bool): f32 {
   if (band) return a > BAND_LO && a < BAND_HI ? 3 : 1;
-  return <f32>5 * expNeg1(<f32>-5 * Mathf.abs(a - <f32>0.5));
+  return <f32>5 * expNonPos1(<f32>-5 * Mathf.abs(a - <f32>0.5));
 }
 
 /** The map in float64 from a float64 average (the band test still on its float32 rounding). */
