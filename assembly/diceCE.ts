@@ -9,12 +9,19 @@
 // and the cross-entropy's −ln clip(p_y), summed as −ln Π clip(p_y) (one
 // multiply per vector instead of a log; math.ts, "Σ ln as ln Π").
 //
+// diceCELogitSums: the same value pass from logits, softmax inside: per
+// vector of four pixels the exponentials are kept in a small scratch (C
+// vectors, L1) and read back for Σp per class and for p_y, so the chunk's
+// probabilities are never written out; the cross-entropy is
+// −ln p_y = (m − x_y) + ln(1 + u), two terms ≥ 0 (see logitSums).
+//
 // diceCEAddGrad: the gradient pass adds the Dice part (dL/dp in a scratch
 // chunk h) into the cross-entropy's gradient g through one softmax backward,
 // g_c += p_c·(h_c − Σ_k p_k·h_k), or as it is on probabilities.
 
 import { BLOCK, addF64, hsum64 } from "./simd";
-import { PRODUCT_RUN, lnOfProduct, log1, productExponent, productMantissa } from "./math";
+import { PRODUCT_RUN, lnOfProduct, log1, log1p1, log1p4, productExponent, productMantissa } from "./math";
+import { expNonPos1, expNonPosK4, kexp } from "./activation";
 
 /** f64 slots per class of the Dice accumulators (assembly/multiclassRegion.ts MC_SLOTS): Σtp, Σt, Σp, … */
 const DICE_SLOTS: i32 = 7;
@@ -139,6 +146,148 @@ export function diceCELabelSums(
   addF64(ce, sL);
   addF64(ce + 8, sN);
   addF64(ce + 16, sN); // Σ w_y with every weight 1
+}
+
+/**
+ * The plain form's sums from logits (as diceCELabelSums, the probabilities
+ * being softmax(x) over the C classes of each pixel). `scratch`: 32·C bytes.
+ * Returns the largest |x| bit pattern (above 0x7f7fffff: ±Inf or NaN).
+ */
+export function diceCELogitSums(
+  x: usize, xStride: i32, lab: usize, len: i32, C: i32, dice: usize, ce: usize, flags: i32, scratch: usize,
+): u32 {
+  return (flags & IGNORE) != 0
+    ? logitSums(x, xStride, lab, len, C, dice, ce, scratch, true)
+    : logitSums(x, xStride, lab, len, C, dice, ce, scratch, false);
+}
+
+/**
+ * Per pixel: m = max_c x_c, e_c = e^(x_c − m), s = Σ e_c = 1 + u with
+ * u = Σ_{x_c < m} e_c + (classes at the max − 1) summed without the 1, so a
+ * confident pixel's small terms are not rounded against it; p_c = e_c / s.
+ * Dice: Σp per class (kept pixels) in f32x4 accumulators at scratch + 16·C,
+ * flushed to f64 every BLOCK/2 vectors; Σtp and Σt by scatter-add.
+ * Cross-entropy: −ln p_y = (m − x_y) + ln(1 + u).
+ */
+// @ts-ignore: decorator
+@inline function logitSums(
+  x: usize, xStride: i32, lab: usize, len: i32, C: i32, dice: usize, ce: usize, scratch: usize, ignore: bool,
+): u32 {
+  const xs = (<usize>xStride) << 2;
+  const slot = <usize>DICE_SLOTS * 8;
+  const E = scratch; // e_c of the current vector at E + 16·c
+  let bits: u32 = 0;
+  let sL: f64 = 0, sN: f64 = 0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const A = scratch + ((<usize>C) << 4); // Σp per class
+    const lo = kexp(0), l2e = kexp(1), mg = kexp(2), c1 = kexp(3), c2 = kexp(4);
+    const e4 = kexp(5), e3 = kexp(6), e2 = kexp(7), e1 = kexp(8), e0 = kexp(9), one = kexp(10);
+    const zero = f32x4.splat(0), izero = i32x4.splat(0), abs = i32x4.splat(0x7fffffff);
+    const tiesBase = i32x4.splat(C - 1);
+    for (let c = 0; c < C; c++) v128.store(A + ((<usize>c) << 4), zero);
+    const nv = len >> 2;
+    let vb = izero;
+    let v = 0;
+    while (v < nv) {
+      const end = min(v + (BLOCK >> 1), nv);
+      let aL = zero, aN = zero;
+      for (; v < end; v++) {
+        const off = (<usize>v) << 4;
+        const xi = x + off;
+        let xa = xi;
+        let m = v128.load(xa);
+        vb = i32x4.max_u(vb, v128.and(m, abs));
+        for (let c = 1; c < C; c++) {
+          xa += xs;
+          const xv = v128.load(xa);
+          m = f32x4.pmax(m, xv);
+          vb = i32x4.max_u(vb, v128.and(xv, abs));
+        }
+        let u = zero;
+        let below = izero; // −(classes below the max)
+        xa = xi;
+        for (let c = 0; c < C; c++) {
+          const d = f32x4.sub(v128.load(xa), m);
+          const e = expNonPosK4(d, lo, l2e, mg, c1, c2, e4, e3, e2, e1, e0, one);
+          v128.store(E + ((<usize>c) << 4), e);
+          const lt = f32x4.lt(d, zero);
+          u = f32x4.add(u, v128.and(e, lt));
+          below = i32x4.add(below, lt);
+          xa += xs;
+        }
+        u = f32x4.add(u, f32x4.convert_i32x4_s(i32x4.add(tiesBase, below)));
+        const inv = f32x4.div(one, f32x4.add(one, u));
+        const l = v128.load(lab + off);
+        const keep = i32x4.ge_s(l, izero);
+        for (let c = 0; c < C; c++) {
+          const a = A + ((<usize>c) << 4);
+          let pc = f32x4.mul(v128.load(E + ((<usize>c) << 4)), inv);
+          if (ignore) pc = v128.and(pc, keep);
+          v128.store(a, f32x4.add(v128.load(a), pc));
+        }
+        // an ignored pixel (−1) reads class 0 and adds nothing
+        const y0 = i32x4.extract_lane(l, 0), y1 = i32x4.extract_lane(l, 1), y2 = i32x4.extract_lane(l, 2), y3 = i32x4.extract_lane(l, 3);
+        const c0 = <usize>max(y0, 0), c1y = <usize>max(y1, 0), c2y = <usize>max(y2, 0), c3 = <usize>max(y3, 0);
+        let xy = f32x4.splat(load<f32>(xi + c0 * xs));
+        xy = f32x4.replace_lane(xy, 1, load<f32>(xi + 4 + c1y * xs));
+        xy = f32x4.replace_lane(xy, 2, load<f32>(xi + 8 + c2y * xs));
+        xy = f32x4.replace_lane(xy, 3, load<f32>(xi + 12 + c3 * xs));
+        let ey = f32x4.splat(load<f32>(E + (c0 << 4)));
+        ey = f32x4.replace_lane(ey, 1, load<f32>(E + (c1y << 4) + 4));
+        ey = f32x4.replace_lane(ey, 2, load<f32>(E + (c2y << 4) + 8));
+        ey = f32x4.replace_lane(ey, 3, load<f32>(E + (c3 << 4) + 12));
+        const py = f32x4.mul(ey, inv);
+        if (y0 >= 0) scatter(dice + <usize>y0 * slot, f32x4.extract_lane(py, 0));
+        if (y1 >= 0) scatter(dice + <usize>y1 * slot, f32x4.extract_lane(py, 1));
+        if (y2 >= 0) scatter(dice + <usize>y2 * slot, f32x4.extract_lane(py, 2));
+        if (y3 >= 0) scatter(dice + <usize>y3 * slot, f32x4.extract_lane(py, 3));
+        aL = f32x4.add(aL, v128.and(f32x4.add(f32x4.sub(m, xy), log1p4(u)), keep));
+        aN = f32x4.add(aN, v128.and(one, keep));
+      }
+      sL += hsum64(aL);
+      sN += hsum64(aN);
+      for (let c = 0; c < C; c++) {
+        const a = A + ((<usize>c) << 4);
+        addF64(dice + <usize>c * slot + 16, hsum64(v128.load(a)));
+        v128.store(a, zero);
+      }
+    }
+    bits = max(max(i32x4.extract_lane(vb, 0) as u32, i32x4.extract_lane(vb, 1) as u32), max(i32x4.extract_lane(vb, 2) as u32, i32x4.extract_lane(vb, 3) as u32));
+    i = nv << 2;
+  }
+  // the same steps one pixel at a time (the tail, and the scalar build)
+  for (; i < len; i++) {
+    const xi = x + ((<usize>i) << 2);
+    let m = load<f32>(xi);
+    bits = max(bits, reinterpret<u32>(m) & 0x7fffffff);
+    for (let c = 1; c < C; c++) {
+      const xv = load<f32>(xi + <usize>c * xs);
+      m = max(m, xv);
+      bits = max(bits, reinterpret<u32>(xv) & 0x7fffffff);
+    }
+    let u: f32 = 0;
+    let ties = -1;
+    for (let c = 0; c < C; c++) {
+      const d = load<f32>(xi + <usize>c * xs) - m;
+      const e = expNonPos1(d);
+      store<f32>(E + ((<usize>c) << 4), e);
+      if (d < 0) u += e;
+      else ties++;
+    }
+    u += <f32>ties;
+    const inv: f32 = 1 / (1 + u);
+    const y = load<i32>(lab + ((<usize>i) << 2));
+    if (ignore && y < 0) continue;
+    for (let c = 0; c < C; c++) addF64(dice + <usize>c * slot + 16, <f64>(load<f32>(E + ((<usize>c) << 4)) * inv));
+    scatter(dice + <usize>y * slot, load<f32>(E + ((<usize>y) << 4)) * inv);
+    sL += <f64>(m - load<f32>(xi + <usize>y * xs) + log1p1(u));
+    sN += 1;
+  }
+  addF64(ce, sL);
+  addF64(ce + 8, sN);
+  addF64(ce + 16, sN); // Σ w_y with every weight 1
+  return bits;
 }
 
 /** Σtp += p and Σt += 1 for one pixel of class y (its slots at a). */

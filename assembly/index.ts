@@ -4,7 +4,7 @@ export { softmaxForward, softmaxBackward, sigmoidForward, sigmoidBackward } from
 export { stageLabels, toClassMajor, toPixelMajor, rangeClassMajor, maxBitsClassMajor } from "./multiclass";
 export { mcRegionSums, mcRegionGrad } from "./multiclassRegion";
 export { ceSums, ceGrad, mcFocalSums, mcFocalGrad, ovrFocalSums, ovrFocalGrad } from "./multiclassElementwise";
-export { diceCELabelSums, diceCEAddGrad } from "./diceCE";
+export { diceCELabelSums, diceCELogitSums, diceCEAddGrad } from "./diceCE";
 export { bceSums, bceGrad, focalSums, focalGrad } from "./elementwise";
 export { cmpPackF32, cmpPackF64, cmpPackU8, cmpCountRuns, cmpLabel, cmpPairBytes, cmpPairs, cmpPaint } from "./components";
 export { poolScratchBytes, boundaryMap, scaleF32 } from "./pool";

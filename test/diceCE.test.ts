@@ -273,6 +273,40 @@ describe("against the float64 oracles of both parts", () => {
     }
   });
 
+  // from logits the fused kernel keeps u = s − 1 apart from the max's 1 and takes −ln p_y = (m − x_y) + ln(1 + u)
+  // (assembly/diceCE.ts logitSums): confident pixels whose loss is far below 1e-7, classes tied at the max,
+  // gaps beyond exp's range both ways, huge magnitudes; each part alone (λ = 0 for the other), vectors and a tail
+  it("from logits: confident pixels, ties at the max, gaps past exp's range, with ignored pixels", () => {
+    const rows: ((y: number, k: number) => number)[] = [
+      (y, k) => (k === y ? 30 : 0), // −ln p_y ≈ 4·e^−30
+      (y, k) => (k === y ? 17 : -1),
+      (y, k) => (k === y || k === (y + 1) % 5 ? 2 : -k), // p_y shares the max with another class
+      () => 0.25, // all five tied
+      (y, k) => (k === y ? 0 : -200), // the others underflow to 0
+      (y, k) => (k === y ? -200 : 0), // p_y underflows: −ln p_y = 200 + ln 4
+      (y, k) => (k === y ? 1e30 : -1e30),
+      (y, k) => (k === y ? -3e30 : k),
+    ];
+    // one kind of row per case (a sum over mixed rows would hide the small terms), then all mixed
+    for (const { name, seg } of builds)
+      for (const ignoreIndex of [null, 3])
+        for (let kind = 0; kind <= rows.length; kind++) {
+          const c = makeCase(11 + kind, 1, 5, [1027], "NCHW", "labels", true, ignoreIndex);
+          for (let s = 0; s < c.S; s++) {
+            const y = (c.labels as Int32Array)[s];
+            const row = rows[kind < rows.length ? kind : s % rows.length];
+            for (let k = 0; k < 5; k++) c.pred[k * c.S + s] = row(y === ignoreIndex ? 0 : y, k);
+          }
+          // the cross-entropy summed (its small terms add up); the Dice terms as a mean: with p_y near 1, 1 − D is at
+          // float32's resolution of p (6e-8 per term), so a sum over classes would test p's rounding, not the kernel
+          for (const o of [{ lambdaDice: 0, reduction: "sum" }, { lambdaCe: 0 }, {}] as DiceCEOptions[]) {
+            const oo: DiceCEOptions = { ...o, ignoreIndex, fromLogits: true };
+            const what = `${name} rows ${kind} ${JSON.stringify(oo)}`;
+            within(seg.diceCE(c.target, { data: c.pred, shape: c.shape }, oo), oracleDiceCE(c, oo), what);
+          }
+        }
+  });
+
   it("preset 'monai' (logits) is MONAI's DiceCELoss: DiceLoss(softmax) + torch CrossEntropyLoss; includeBackground affects the Dice part only", () => {
     for (const { name, seg } of builds)
       for (const includeBackground of [true, false]) {

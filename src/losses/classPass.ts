@@ -61,7 +61,11 @@ export interface ClassPass {
   gradWrt?: "p" | "x";
   /** The inputs were range-checked by an earlier pass of the same call: skip those checks (labels are still staged). */
   validated?: boolean;
-  /** Without an activation: `run` folds the prediction's range check into its kernel and returns the chunk's largest bit pattern (as maxBitsClassMajor); the runner checks it after the kernel. */
+  /**
+   * `run` folds the prediction's range check into its kernel and returns the chunk's largest bit pattern, which the
+   * runner checks after the kernel: of p without an activation (as maxBitsClassMajor); of |x| with one (as
+   * softmaxForward), and then the kernel applies the activation itself (chunk.p is the raw x, no probabilities are staged).
+   */
   kernelChecksPred?: boolean;
   // biome-ignore lint/suspicious/noConfusingVoidType: kernels that check nothing return nothing
   run(chunk: ClassChunk): void | number;
@@ -85,11 +89,12 @@ export function runClassPass(rt: Runtime, inp: MulticlassInputs, pass: ClassPass
   const denseAt = dense ? rt.residentF32(dense) : -1;
   const inPlace = (at: number) => at >= 0 && !nhwc; // NCHW in wasm memory: read the planes where they are
   const act = pass.activation !== "none";
+  const runnerActivates = act && !pass.kernelChecksPred;
 
   // One block: raw x, probabilities, dense target, gradient, NHWC transpose scratch, labels, lse, stats.
   const sizes = {
     x: inPlace(predAt) ? 0 : plane,
-    p: act ? plane : 0,
+    p: runnerActivates ? plane : 0,
     t: dense && !inPlace(denseAt) ? plane : 0,
     g: pass.grad ? plane : 0,
     raw: nhwc ? plane : 0,
@@ -140,14 +145,14 @@ export function runClassPass(rt: Runtime, inp: MulticlassInputs, pass: ClassPass
         let pStride = xStride;
         // one integer max per vector; the exact range (for the message) only when it fails
         let bits: number;
-        if (pass.activation === "softmax") {
+        if (!runnerActivates) {
+          bits = pass.validated || pass.kernelChecksPred ? 0 : k.maxBitsClassMajor(x, xStride, len, C) >>> 0;
+        } else if (pass.activation === "softmax") {
           bits = k.softmaxForward(x, xStride, ptr.p, cap, len, C, ptr.lse) >>> 0;
           [p, pStride] = [ptr.p, cap];
-        } else if (pass.activation === "sigmoid") {
+        } else {
           bits = k.sigmoidForward(x, xStride, ptr.p, cap, len, C) >>> 0;
           [p, pStride] = [ptr.p, cap];
-        } else {
-          bits = pass.validated || pass.kernelChecksPred ? 0 : k.maxBitsClassMajor(x, xStride, len, C) >>> 0;
         }
         if (bits > (act ? MAX_FINITE_BITS : ONE_BITS) && !pass.validated) {
           const [lo, hi] = exactRange(x, xStride, len);
@@ -185,9 +190,9 @@ export function runClassPass(rt: Runtime, inp: MulticlassInputs, pass: ClassPass
           g: ptr.g,
           gStride: cap,
         });
-        if (pass.kernelChecksPred && !act && !pass.validated && (kernelBits as number) >>> 0 > ONE_BITS) {
+        if (pass.kernelChecksPred && !pass.validated && (kernelBits as number) >>> 0 > (act ? MAX_FINITE_BITS : ONE_BITS)) {
           const [lo, hi] = exactRange(x, xStride, len);
-          checkPred(lo, hi, false);
+          checkPred(lo, hi, act);
         }
 
         if (pass.grad) {

@@ -31,6 +31,17 @@ interface DiceCEKernels {
     eps: number,
     hi: number,
   ): number;
+  diceCELogitSums(
+    x: number,
+    xStride: number,
+    lab: number,
+    len: number,
+    C: number,
+    dice: number,
+    ce: number,
+    flags: number,
+    scratch: number,
+  ): number;
   diceCEAddGrad(
     p: number,
     pStride: number,
@@ -206,32 +217,42 @@ function value(rt: Runtime, s: Setup): Value {
   const { dice, ce } = s;
   const C = s.inp.C;
   const slots = dice.slots + 3;
-  // probabilities with labels and the plain parts: one kernel, which also range-checks the chunk
-  const fused = !s.fromLogits && dice.labelSums && ce.plain;
+  // labels and the plain parts: one kernel (softmax inside from logits), which also range-checks the chunk
+  const fused = dice.labelSums && ce.plain;
   const k = rt.kernels<DiceCEKernels>();
   const flags = ce.ignoreIndex === null ? 0 : FUSED_IGNORE;
+  // from logits: 32·C bytes of per-vector scratch (exponentials, Σp accumulators)
+  const scratch = fused && s.fromLogits ? rt.alloc(C * 32, "diceCE scratch") : 0;
   const fusedSums = (acc: number, ceAcc: number, ch: ClassChunk): number => {
     const at = acc + ((ch.n * dice.slots) / s.inp.N) * 8;
-    return k.diceCELabelSums(ch.p, ch.pStride, ch.labels, ch.len, C, at, ceAcc, flags, EPS, HI);
+    return s.fromLogits
+      ? k.diceCELogitSums(ch.x, ch.xStride, ch.labels, ch.len, C, at, ceAcc, flags, scratch)
+      : k.diceCELabelSums(ch.p, ch.pStride, ch.labels, ch.len, C, at, ceAcc, flags, EPS, HI);
   };
-  const [diceSums, ceSums] = withFloats(rt, ce.weights, (w) =>
-    withF64(rt, slots, (acc) => {
-      const ceAcc = acc + dice.slots * 8;
-      runClassPass(rt, s.inp, {
-        activation: s.fromLogits ? "softmax" : "none",
-        ignoreIndex: ce.ignoreIndex,
-        wantLse: s.fromLogits,
-        kernelChecksPred: fused,
-        run: (ch: ClassChunk) => {
-          if (fused) return fusedSums(acc, ceAcc, ch);
-          dice.sums(acc, ch);
-          ce.sums(w, ceAcc, ch);
-        },
-      });
-      const f = rt.f64;
-      return [f.slice(acc >>> 3, (acc >>> 3) + dice.slots), f.slice(ceAcc >>> 3, (ceAcc >>> 3) + 3)];
-    }),
-  );
+  let sums: Float64Array[];
+  try {
+    sums = withFloats(rt, ce.weights, (w) =>
+      withF64(rt, slots, (acc) => {
+        const ceAcc = acc + dice.slots * 8;
+        runClassPass(rt, s.inp, {
+          activation: s.fromLogits ? "softmax" : "none",
+          ignoreIndex: ce.ignoreIndex,
+          wantLse: s.fromLogits && !fused,
+          kernelChecksPred: fused,
+          run: (ch: ClassChunk) => {
+            if (fused) return fusedSums(acc, ceAcc, ch);
+            dice.sums(acc, ch);
+            ce.sums(w, ceAcc, ch);
+          },
+        });
+        const f = rt.f64;
+        return [f.slice(acc >>> 3, (acc >>> 3) + dice.slots), f.slice(ceAcc >>> 3, (ceAcc >>> 3) + 3)];
+      }),
+    );
+  } finally {
+    if (scratch) rt.release(scratch);
+  }
+  const [diceSums, ceSums] = sums;
   const d = dice.finish(diceSums, s.lambdaDice);
   const c = ce.reduce(ceSums[0], ceSums[1], ceSums[2]);
   return { loss: s.lambdaDice * d.value + s.lambdaCe * c.value, diceCoefs: d.coefs, ceScale: s.lambdaCe * c.scale };

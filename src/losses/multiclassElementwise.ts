@@ -555,7 +555,7 @@ export interface CePart {
   ignoreIndex: number | null;
   /** Per-class floats the kernels read at `w` (the caller places them in WebAssembly memory), or null. */
   weights: Float32Array | null;
-  /** Probabilities, label targets, no class weights, smoothing or renormalisation: ℓ = −ln clip(p_y) (a fused kernel may compute it). */
+  /** Label targets, no class weights, smoothing or renormalisation: ℓ = −ln clip(p_y), or lse − x_y from logits (a fused kernel may compute it). */
   plain: boolean;
   /** Adds one chunk's [Σ loss, kept pixels, Σ w·t] into the 3 f64 at `acc`. */
   sums(w: number, acc: number, ch: ClassChunk): void;
@@ -576,7 +576,7 @@ export function cePart(rt: Runtime, fn: string, raw: unknown, inputs: Multiclass
   return {
     ignoreIndex: s.ignoreIndex,
     weights: s.weights,
-    plain: s.flags === 0,
+    plain: (s.flags & ~LOGITS) === 0,
     sums: (w, acc, ch) =>
       k.ceSums(ch.p, ch.pStride, ch.x, ch.xStride, ch.lse, lab(ch), ch.t, ch.tStride, ch.len, C, w, acc, 0, s.flags, EPS, HI, s.sm),
     reduce: (sum, kept, weightSum) => reduce(s, sum, kept, weightSum),
