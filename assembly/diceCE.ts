@@ -150,7 +150,7 @@ export function diceCELabelSums(
 
 /**
  * The plain form's sums from logits (as diceCELabelSums, the probabilities
- * being softmax(x) over the C classes of each pixel). `scratch`: 32·C bytes.
+ * being softmax(x) over the C classes of each pixel). `scratch`: 48·C bytes.
  * Returns the largest |x| bit pattern (above 0x7f7fffff: ±Inf or NaN).
  */
 export function diceCELogitSums(
@@ -175,17 +175,24 @@ export function diceCELogitSums(
 ): u32 {
   const xs = (<usize>xStride) << 2;
   const slot = <usize>DICE_SLOTS * 8;
-  const E = scratch; // e_c of the current vector at E + 16·c
   let bits: u32 = 0;
   let sL: f64 = 0, sN: f64 = 0;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    const A = scratch + ((<usize>C) << 4); // Σp per class
+    // e_c of the current vector at cur + 16·c, of the previous one at prev + 16·c (two buffers taking turns), Σp per
+    // class at A + 16·c: each vector's p_c = e_c·inv is added during the next vector's exp loop (its inv, zeroed on
+    // ignored pixels, in pInv), independent work beside the exp's long chain of dependent steps
+    let cur = scratch, prev = scratch + ((<usize>C) << 4);
+    const A = scratch + ((<usize>C) << 5);
     const lo = kexp(0), l2e = kexp(1), mg = kexp(2), c1 = kexp(3), c2 = kexp(4);
     const e4 = kexp(5), e3 = kexp(6), e2 = kexp(7), e1 = kexp(8), e0 = kexp(9), one = kexp(10);
     const zero = f32x4.splat(0), izero = i32x4.splat(0), abs = i32x4.splat(0x7fffffff);
     const tiesBase = i32x4.splat(C - 1);
-    for (let c = 0; c < C; c++) v128.store(A + ((<usize>c) << 4), zero);
+    for (let c = 0; c < C; c++) {
+      v128.store(prev + ((<usize>c) << 4), zero);
+      v128.store(A + ((<usize>c) << 4), zero);
+    }
+    let pInv = zero;
     const nv = len >> 2;
     let vb = izero;
     let v = 0;
@@ -207,25 +214,28 @@ export function diceCELogitSums(
         let u = zero;
         let below = izero; // −(classes below the max)
         xa = xi;
+        let ec = cur, ep = prev, ac = A;
         for (let c = 0; c < C; c++) {
           const d = f32x4.sub(v128.load(xa), m);
           const e = expNonPosK4(d, lo, l2e, mg, c1, c2, e4, e3, e2, e1, e0, one);
-          v128.store(E + ((<usize>c) << 4), e);
+          v128.store(ec, e);
           const lt = f32x4.lt(d, zero);
           u = f32x4.add(u, v128.and(e, lt));
           below = i32x4.add(below, lt);
+          v128.store(ac, f32x4.add(v128.load(ac), f32x4.mul(v128.load(ep), pInv)));
           xa += xs;
+          ec += 16;
+          ep += 16;
+          ac += 16;
         }
         u = f32x4.add(u, f32x4.convert_i32x4_s(i32x4.add(tiesBase, below)));
         const inv = f32x4.div(one, f32x4.add(one, u));
         const l = v128.load(lab + off);
         const keep = i32x4.ge_s(l, izero);
-        for (let c = 0; c < C; c++) {
-          const a = A + ((<usize>c) << 4);
-          let pc = f32x4.mul(v128.load(E + ((<usize>c) << 4)), inv);
-          if (ignore) pc = v128.and(pc, keep);
-          v128.store(a, f32x4.add(v128.load(a), pc));
-        }
+        pInv = ignore ? v128.and(inv, keep) : inv;
+        const E = cur;
+        cur = prev;
+        prev = E;
         // an ignored pixel (−1) reads class 0 and adds nothing
         const y0 = i32x4.extract_lane(l, 0), y1 = i32x4.extract_lane(l, 1), y2 = i32x4.extract_lane(l, 2), y3 = i32x4.extract_lane(l, 3);
         const c0 = <usize>max(y0, 0), c1y = <usize>max(y1, 0), c2y = <usize>max(y2, 0), c3 = <usize>max(y3, 0);
@@ -247,6 +257,13 @@ export function diceCELogitSums(
       }
       sL += hsum64(aL);
       sN += hsum64(aN);
+      if (v == nv) {
+        // the last vector's p_c
+        for (let c = 0; c < C; c++) {
+          const a = A + ((<usize>c) << 4);
+          v128.store(a, f32x4.add(v128.load(a), f32x4.mul(v128.load(prev + ((<usize>c) << 4)), pInv)));
+        }
+      }
       for (let c = 0; c < C; c++) {
         const a = A + ((<usize>c) << 4);
         addF64(dice + <usize>c * slot + 16, hsum64(v128.load(a)));
@@ -256,7 +273,8 @@ export function diceCELogitSums(
     bits = max(max(i32x4.extract_lane(vb, 0) as u32, i32x4.extract_lane(vb, 1) as u32), max(i32x4.extract_lane(vb, 2) as u32, i32x4.extract_lane(vb, 3) as u32));
     i = nv << 2;
   }
-  // the same steps one pixel at a time (the tail, and the scalar build)
+  // the same steps one pixel at a time (the tail, and the scalar build); e_c at scratch + 16·c
+  const E = scratch;
   for (; i < len; i++) {
     const xi = x + ((<usize>i) << 2);
     let m = load<f32>(xi);

@@ -221,8 +221,8 @@ function value(rt: Runtime, s: Setup): Value {
   const fused = dice.labelSums && ce.plain;
   const k = rt.kernels<DiceCEKernels>();
   const flags = ce.ignoreIndex === null ? 0 : FUSED_IGNORE;
-  // from logits: 32·C bytes of per-vector scratch (exponentials, Σp accumulators)
-  const scratch = fused && s.fromLogits ? rt.alloc(C * 32, "diceCE scratch") : 0;
+  // from logits: 48·C bytes of per-vector scratch (two vectors' exponentials, Σp accumulators)
+  const scratch = fused && s.fromLogits ? rt.alloc(C * 48, "diceCE scratch") : 0;
   const fusedSums = (acc: number, ceAcc: number, ch: ClassChunk): number => {
     const at = acc + ((ch.n * dice.slots) / s.inp.N) * 8;
     return s.fromLogits
