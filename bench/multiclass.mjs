@@ -5,12 +5,16 @@
 // predictions with uint8 labels — probabilities and logits, NCHW and NHWC — by
 // segloss (copy-in, in wasm memory, scalar build), a one-pass plain-JS loop and
 // TensorFlow.js (cpu and wasm backends, the same formulas: oneHot, log, sums;
-// softmax for logits). Medians, Melem/s (N·C·H·W per second) and ratios.
+// softmax for logits). Dice + CE has a second tfjs-wasm peer, the seed's form:
+// one Dice per class channel in a loop (as its Keras code), the cross-entropy
+// as before. Medians, Melem/s (N·C·H·W per second) and ratios; diceCE on NCHW
+// is also measured in paired rounds (each peer call between segloss calls, so
+// the machine's changes of speed slow both sides alike).
 //
 //   node bench/multiclass.mjs [--quick] [--shape N,H,W] [--classes C] [--no-tf] [--segloss MODULE]
 
 import { mulberry32 as rng } from "./data.mjs";
-import { envLine, fail, fmt3, fmtMs, loadSegloss, machine, measure, parseOptions, table, timeBudget } from "./lib.mjs";
+import { envLine, fail, fmt3, fmtMs, loadSegloss, machine, measure, pairedRatios, parseOptions, table, timeBudget } from "./lib.mjs";
 import { loadTf } from "./peers/tfjs.mjs";
 
 const USAGE = "usage: node bench/multiclass.mjs [--quick] [--shape N,H,W] [--classes C] [--no-tf] [--segloss MODULE]";
@@ -176,7 +180,22 @@ function tfLosses(tf) {
     const d = tf.div(tf.add(tf.mul(tf.scalar(2), i), tf.scalar(1)), tf.add(tf.add(st, sp), tf.scalar(1)));
     return tf.add(tf.mean(tf.sub(tf.scalar(1), d)), ce(inp, nhwc, logits));
   };
-  return { ce, focal, diceCe };
+  // the seed's multi-class Dice as its Keras code has it: one dice_coef per class channel, the terms summed inside
+  // the class loop (the fixed loop), then their mean over images and classes; the cross-entropy as above
+  const diceCeLoop = (inp, nhwc, logits) => {
+    const p = logits ? tf.softmax(lastAxis(inp.x, nhwc)) : inp.p; // softmax runs over the last axis
+    const last = logits || nhwc;
+    let terms = tf.scalar(0);
+    for (let c = 0; c < C; c++) {
+      const pc = tf.reshape(last ? tf.slice(p, [0, 0, 0, c], [N, H, W, 1]) : tf.slice(p, [0, c, 0, 0], [N, 1, H, W]), [N, H, W]);
+      const tc = tf.cast(tf.equal(inp.t, c), "float32");
+      const i = tf.sum(tf.mul(tc, pc), [1, 2]);
+      const d = tf.div(tf.add(tf.mul(tf.scalar(2), i), tf.scalar(1)), tf.add(tf.add(tf.sum(tc, [1, 2]), tf.sum(pc, [1, 2])), tf.scalar(1)));
+      terms = tf.add(terms, tf.sum(tf.sub(tf.scalar(1), d)));
+    }
+    return tf.add(tf.div(terms, tf.scalar(N * C)), ce(inp, nhwc, logits));
+  };
+  return { ce, focal, diceCe, diceCeLoop };
 }
 
 // ------------------------------------------------------------------ segloss
@@ -230,6 +249,39 @@ for (const kind of ["ce", "focal", "diceCe", "diceCe1"]) {
     }
 }
 
+/** Issue 4's targets for diceCE (4×21×256×256, NCHW): × tfjs-wasm on probabilities, from logits, and × plain JS. */
+const TARGET = { probabilities: 100, logits: 50, plain: 5 };
+
+/**
+ * diceCE (one call), NCHW, in wasm memory and copied in, in paired rounds against plain JS and (given `tfRun`,
+ * (kind, workload) → a tfjs call) both tfjs-wasm forms.
+ */
+const paired = [];
+function runPaired(tfRun) {
+  for (const w of workloads) {
+    if (w.kind !== "diceCe1" || w.layout !== "NCHW") continue;
+    const d = data.NCHW;
+    const pred = w.logits ? d.logits : d.probs;
+    const peerW = workloads.find((x) => x.name === w.peerName);
+    const peers = { "plain JS": { fn: () => plainCall.diceCe(pred, false, w.logits), rounds: args.quick ? 5 : 11 } };
+    if (tfRun) {
+      peers["tfjs-wasm"] = { fn: tfRun("diceCe", peerW), rounds: args.quick ? 5 : 9 };
+      peers["tfjs-wasm class loop"] = { fn: tfRun("diceCeLoop", peerW), rounds: args.quick ? 3 : 7 };
+    }
+    const v = simd.alloc(Float32Array, pred.length);
+    try {
+      v.set(pred);
+      for (const [row, p] of [
+        ["in wasm memory", v],
+        ["copy-in", pred],
+      ])
+        paired.push({ w, row, r: pairedRatios(() => seglossCall.diceCe1(simd, p, d.shape, "NCHW", w.logits), peers) });
+    } finally {
+      simd.free(v);
+    }
+  }
+}
+
 const elems = N * C * S;
 const rows = [];
 const results = [];
@@ -249,22 +301,26 @@ if (args.tf) {
           x: tf.tensor(data[layout].logits, data[layout].shape),
         };
       }
+      const runOf = (kind, w) => () => {
+        const out = tf.tidy(() => L[kind](inputs[w.layout], w.layout === "NHWC", w.logits));
+        const v = out.dataSync()[0];
+        out.dispose();
+        return v;
+      };
       for (const w of workloads) {
         if (w.peerName !== w.name) continue; // measured under its peer workload
-        const run = () => {
-          const out = tf.tidy(() => L[w.kind](inputs[w.layout], w.layout === "NHWC", w.logits));
-          const v = out.dataSync()[0];
-          out.dispose();
-          return v;
-        };
-        tfRuns[`${backend} ${w.name}`] = measure(run, m);
+        tfRuns[`${backend} ${w.name}`] = measure(runOf(w.kind, w), m);
+        if (backend === "wasm" && w.kind === "diceCe") tfRuns[`loop ${w.name}`] = measure(runOf("diceCeLoop", w), m);
       }
+      if (backend === "wasm") runPaired(runOf);
       for (const layout of ["NCHW", "NHWC"]) for (const k of ["t", "p", "x"]) inputs[layout][k].dispose();
     } catch (e) {
       console.error(`(tfjs-${backend} skipped: ${String(e.message).split("\n")[0]})`);
     }
   }
 }
+
+if (!paired.length) runPaired(null);
 
 const plainRuns = {};
 for (const w of workloads) {
@@ -287,30 +343,47 @@ for (const w of workloads) {
   const sc = resident(scalar);
   const tw = tfRuns[`wasm ${w.peerName}`];
   const tc = tfRuns[`cpu ${w.peerName}`];
+  const tl = tfRuns[`loop ${w.peerName}`];
   const line = (label, r) => [
     w.name,
     label,
     fmtMs(r.medianMs),
     fmt3(elems / (r.medianMs / 1000) / 1e6),
     tw ? fmt3(tw.medianMs / r.medianMs) : "—",
+    tl ? fmt3(tl.medianMs / r.medianMs) : "—",
     fmt3(plain.medianMs / r.medianMs),
   ];
   if (own) {
     if (tc) rows.push(line("tfjs-cpu", tc));
     if (tw) rows.push(line("tfjs-wasm", tw));
+    if (tl) rows.push(line("tfjs-wasm, the seed's class loop", tl));
     rows.push(line("plain JS (one pass)", plain));
   }
   rows.push(line("**segloss SIMD (copy-in)**", copy));
   rows.push(line("**segloss SIMD (in wasm memory)**", mem));
   rows.push(line("segloss scalar build (in wasm memory)", sc));
   // the values agree across implementations (a sanity check, not a test)
-  results.push([w.name, plain.value, copy.value, tw?.value ?? null]);
+  results.push([w.name, plain.value, copy.value, tw?.value ?? null, tl?.value ?? null]);
 }
 
 console.log(envLine(machine("unknown CPU"), { load: "1" }));
 console.log(`N=${N}, C=${C}, ${H}×${W}, uint8 labels; ratios are medians of one process`);
 console.log("diceCE (one call) rows: ratios against the Dice + CE peers (the same formula and data, measured once)\n");
-console.log(table(["workload", "row", "median ms", "Melem/s", "× tfjs-wasm", "× plain JS"], rows));
-console.log("\nvalues (plain JS, segloss, tfjs-wasm):");
-for (const [name, a, b, c] of results)
-  console.log(`  ${name}: ${a.toPrecision(7)} ${Number(b).toPrecision(7)} ${c === null ? "—" : c.toPrecision(7)}`);
+console.log(table(["workload", "row", "median ms", "Melem/s", "× tfjs-wasm", "× tfjs-wasm class loop", "× plain JS"], rows));
+if (paired.length) {
+  const cell = (v, target) =>
+    v ? `${fmt3(v.median)}× (${fmt3(v.min)}–${fmt3(v.max)}) ${v.median >= target ? "✓" : "✗"} ≥${target}×` : "—";
+  console.log("\ndiceCE (one call), NCHW, paired rounds (each peer call between segloss calls): median ratio over the rounds (min–max)\n");
+  console.log(
+    table(
+      ["workload", "segloss", "× plain JS", "× tfjs-wasm", "× tfjs-wasm class loop"],
+      paired.map(({ w, row, r }) => {
+        const t = w.logits ? TARGET.logits : TARGET.probabilities;
+        return [w.name, row, cell(r["plain JS"], TARGET.plain), cell(r["tfjs-wasm"], t), cell(r["tfjs-wasm class loop"], t)];
+      }),
+    ),
+  );
+}
+console.log("\nvalues (plain JS, segloss, tfjs-wasm, tfjs-wasm class loop):");
+const val = (v) => (v === null ? "—" : Number(v).toPrecision(7));
+for (const [name, ...vs] of results) console.log(`  ${name}: ${vs.map(val).join(" ")}`);
