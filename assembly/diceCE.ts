@@ -13,7 +13,8 @@
 // vector of four pixels the exponentials are kept in a small scratch (C
 // vectors, L1) and read back for Σp per class and for p_y, so the chunk's
 // probabilities are never written out; the cross-entropy is
-// −ln p_y = (m − x_y) + ln(1 + u), two terms ≥ 0 (see logitSums).
+// −ln p_y = (m − x_y) + ln(1 + u), two terms ≥ 0 (see logitSums). With
+// CE_ONLY it is crossEntropy's plain form from logits (no Dice sums).
 //
 // diceCEAddGrad: the gradient pass adds the Dice part (dL/dp in a scratch
 // chunk h) into the cross-entropy's gradient g through one softmax backward,
@@ -26,6 +27,8 @@ import { expNonPos1, expNonPosK4, kexp } from "./activation";
 /** f64 slots per class of the Dice accumulators (assembly/multiclassRegion.ts MC_SLOTS): Σtp, Σt, Σp, … */
 const DICE_SLOTS: i32 = 7;
 const IGNORE: i32 = 1;
+/** diceCELogitSums: the cross-entropy sums alone (crossEntropy's plain form from logits; `dice` and `scratch` unused). */
+const CE_ONLY: i32 = 2;
 
 /**
  * Adds one chunk's sums: Dice (Σtp, Σt, Σp per class at dice + 8·7·c) and
@@ -156,9 +159,14 @@ export function diceCELabelSums(
 export function diceCELogitSums(
   x: usize, xStride: i32, lab: usize, len: i32, C: i32, dice: usize, ce: usize, flags: i32, scratch: usize,
 ): u32 {
+  if ((flags & CE_ONLY) != 0) {
+    return (flags & IGNORE) != 0
+      ? logitSums(x, xStride, lab, len, C, 0, ce, 0, true, false)
+      : logitSums(x, xStride, lab, len, C, 0, ce, 0, false, false);
+  }
   return (flags & IGNORE) != 0
-    ? logitSums(x, xStride, lab, len, C, dice, ce, scratch, true)
-    : logitSums(x, xStride, lab, len, C, dice, ce, scratch, false);
+    ? logitSums(x, xStride, lab, len, C, dice, ce, scratch, true, true)
+    : logitSums(x, xStride, lab, len, C, dice, ce, scratch, false, true);
 }
 
 /**
@@ -167,11 +175,12 @@ export function diceCELogitSums(
  * confident pixel's small terms are not rounded against it; p_c = e_c / s.
  * Dice: Σp per class (kept pixels) in f32x4 accumulators at scratch + 16·C,
  * flushed to f64 every BLOCK/2 vectors; Σtp and Σt by scatter-add.
- * Cross-entropy: −ln p_y = (m − x_y) + ln(1 + u).
+ * Cross-entropy: −ln p_y = (m − x_y) + ln(1 + u). Without `withDice` only
+ * the cross-entropy: no exponential is kept or read back.
  */
 // @ts-ignore: decorator
 @inline function logitSums(
-  x: usize, xStride: i32, lab: usize, len: i32, C: i32, dice: usize, ce: usize, scratch: usize, ignore: bool,
+  x: usize, xStride: i32, lab: usize, len: i32, C: i32, dice: usize, ce: usize, scratch: usize, ignore: bool, withDice: bool,
 ): u32 {
   const xs = (<usize>xStride) << 2;
   const slot = <usize>DICE_SLOTS * 8;
@@ -188,9 +197,11 @@ export function diceCELogitSums(
     const e4 = kexp(5), e3 = kexp(6), e2 = kexp(7), e1 = kexp(8), e0 = kexp(9), one = kexp(10);
     const zero = f32x4.splat(0), izero = i32x4.splat(0), abs = i32x4.splat(0x7fffffff);
     const tiesBase = i32x4.splat(C - 1);
-    for (let c = 0; c < C; c++) {
-      v128.store(prev + ((<usize>c) << 4), zero);
-      v128.store(A + ((<usize>c) << 4), zero);
+    if (withDice) {
+      for (let c = 0; c < C; c++) {
+        v128.store(prev + ((<usize>c) << 4), zero);
+        v128.store(A + ((<usize>c) << 4), zero);
+      }
     }
     let pInv = zero;
     const nv = len >> 2;
@@ -218,11 +229,13 @@ export function diceCELogitSums(
         for (let c = 0; c < C; c++) {
           const d = f32x4.sub(v128.load(xa), m);
           const e = expNonPosK4(d, lo, l2e, mg, c1, c2, e4, e3, e2, e1, e0, one);
-          v128.store(ec, e);
           const lt = f32x4.lt(d, zero);
           u = f32x4.add(u, v128.and(e, lt));
           below = i32x4.add(below, lt);
-          v128.store(ac, f32x4.add(v128.load(ac), f32x4.mul(v128.load(ep), pInv)));
+          if (withDice) {
+            v128.store(ec, e);
+            v128.store(ac, f32x4.add(v128.load(ac), f32x4.mul(v128.load(ep), pInv)));
+          }
           xa += xs;
           ec += 16;
           ep += 16;
@@ -243,31 +256,35 @@ export function diceCELogitSums(
         xy = f32x4.replace_lane(xy, 1, load<f32>(xi + 4 + c1y * xs));
         xy = f32x4.replace_lane(xy, 2, load<f32>(xi + 8 + c2y * xs));
         xy = f32x4.replace_lane(xy, 3, load<f32>(xi + 12 + c3 * xs));
-        let ey = f32x4.splat(load<f32>(E + (c0 << 4)));
-        ey = f32x4.replace_lane(ey, 1, load<f32>(E + (c1y << 4) + 4));
-        ey = f32x4.replace_lane(ey, 2, load<f32>(E + (c2y << 4) + 8));
-        ey = f32x4.replace_lane(ey, 3, load<f32>(E + (c3 << 4) + 12));
-        const py = f32x4.mul(ey, inv);
-        if (y0 >= 0) scatter(dice + <usize>y0 * slot, f32x4.extract_lane(py, 0));
-        if (y1 >= 0) scatter(dice + <usize>y1 * slot, f32x4.extract_lane(py, 1));
-        if (y2 >= 0) scatter(dice + <usize>y2 * slot, f32x4.extract_lane(py, 2));
-        if (y3 >= 0) scatter(dice + <usize>y3 * slot, f32x4.extract_lane(py, 3));
+        if (withDice) {
+          let ey = f32x4.splat(load<f32>(E + (c0 << 4)));
+          ey = f32x4.replace_lane(ey, 1, load<f32>(E + (c1y << 4) + 4));
+          ey = f32x4.replace_lane(ey, 2, load<f32>(E + (c2y << 4) + 8));
+          ey = f32x4.replace_lane(ey, 3, load<f32>(E + (c3 << 4) + 12));
+          const py = f32x4.mul(ey, inv);
+          if (y0 >= 0) scatter(dice + <usize>y0 * slot, f32x4.extract_lane(py, 0));
+          if (y1 >= 0) scatter(dice + <usize>y1 * slot, f32x4.extract_lane(py, 1));
+          if (y2 >= 0) scatter(dice + <usize>y2 * slot, f32x4.extract_lane(py, 2));
+          if (y3 >= 0) scatter(dice + <usize>y3 * slot, f32x4.extract_lane(py, 3));
+        }
         aL = f32x4.add(aL, v128.and(f32x4.add(f32x4.sub(m, xy), log1p4(u)), keep));
         aN = f32x4.add(aN, v128.and(one, keep));
       }
       sL += hsum64(aL);
       sN += hsum64(aN);
-      if (v == nv) {
+      if (withDice && v == nv) {
         // the last vector's p_c
         for (let c = 0; c < C; c++) {
           const a = A + ((<usize>c) << 4);
           v128.store(a, f32x4.add(v128.load(a), f32x4.mul(v128.load(prev + ((<usize>c) << 4)), pInv)));
         }
       }
-      for (let c = 0; c < C; c++) {
-        const a = A + ((<usize>c) << 4);
-        addF64(dice + <usize>c * slot + 16, hsum64(v128.load(a)));
-        v128.store(a, zero);
+      if (withDice) {
+        for (let c = 0; c < C; c++) {
+          const a = A + ((<usize>c) << 4);
+          addF64(dice + <usize>c * slot + 16, hsum64(v128.load(a)));
+          v128.store(a, zero);
+        }
       }
     }
     bits = max(max(i32x4.extract_lane(vb, 0) as u32, i32x4.extract_lane(vb, 1) as u32), max(i32x4.extract_lane(vb, 2) as u32, i32x4.extract_lane(vb, 3) as u32));
@@ -289,7 +306,7 @@ export function diceCELogitSums(
     for (let c = 0; c < C; c++) {
       const d = load<f32>(xi + <usize>c * xs) - m;
       const e = expNonPos1(d);
-      store<f32>(E + ((<usize>c) << 4), e);
+      if (withDice) store<f32>(E + ((<usize>c) << 4), e);
       if (d < 0) u += e;
       else ties++;
     }
@@ -297,8 +314,10 @@ export function diceCELogitSums(
     const inv: f32 = 1 / (1 + u);
     const y = load<i32>(lab + ((<usize>i) << 2));
     if (ignore && y < 0) continue;
-    for (let c = 0; c < C; c++) addF64(dice + <usize>c * slot + 16, <f64>(load<f32>(E + ((<usize>c) << 4)) * inv));
-    scatter(dice + <usize>y * slot, load<f32>(E + ((<usize>y) << 4)) * inv);
+    if (withDice) {
+      for (let c = 0; c < C; c++) addF64(dice + <usize>c * slot + 16, <f64>(load<f32>(E + ((<usize>c) << 4)) * inv));
+      scatter(dice + <usize>y * slot, load<f32>(E + ((<usize>y) << 4)) * inv);
+    }
     sL += <f64>(m - load<f32>(xi + <usize>y * xs) + log1p1(u));
     sN += 1;
   }

@@ -276,7 +276,7 @@ describe("against the float64 oracles of both parts", () => {
   // from logits the fused kernel keeps u = s − 1 apart from the max's 1 and takes −ln p_y = (m − x_y) + ln(1 + u)
   // (assembly/diceCE.ts logitSums): confident pixels whose loss is far below 1e-7, classes tied at the max,
   // gaps beyond exp's range both ways, huge magnitudes; each part alone (λ = 0 for the other), vectors and a tail
-  it("from logits: confident pixels, ties at the max, gaps past exp's range, with ignored pixels", () => {
+  it("from logits: confident pixels, ties at the max, gaps past exp's range, with ignored pixels (and crossEntropy alone)", () => {
     const rows: ((y: number, k: number) => number)[] = [
       (y, k) => (k === y ? 30 : 0), // −ln p_y ≈ 4·e^−30
       (y, k) => (k === y ? 17 : -1),
@@ -304,6 +304,10 @@ describe("against the float64 oracles of both parts", () => {
             const what = `${name} rows ${kind} ${JSON.stringify(oo)}`;
             within(seg.diceCE(c.target, { data: c.pred, shape: c.shape }, oo), oracleDiceCE(c, oo), what);
           }
+          // crossEntropy's plain form from logits runs the same kernel without the Dice sums
+          const ceOpts = { ignoreIndex, fromLogits: true, reduction: "sum" as const };
+          const ce = seg.crossEntropy(c.target, { data: c.pred, shape: c.shape }, ceOpts) as number;
+          within(ce, oracleCrossEntropy(c, ceOpts as never).value as number, `${name} rows ${kind} crossEntropy`);
         }
   });
 

@@ -13,7 +13,7 @@ import type { TensorLike } from "../tensor";
 import type { Runtime } from "../wasm";
 import { type ClassChunk, runClassPass } from "./classPass";
 import { gradBuffer, type LossAndGrad } from "./common";
-import { type CePart, cePart } from "./multiclassElementwise";
+import { type CePart, cePart, type LogitSums } from "./multiclassElementwise";
 import { type Layout, type MulticlassInputs, multiclassInputs } from "./multiclassInputs";
 import { type MulticlassRegionOptions, type RegionPart, regionPart } from "./multiclassRegion";
 
@@ -31,17 +31,7 @@ interface DiceCEKernels {
     eps: number,
     hi: number,
   ): number;
-  diceCELogitSums(
-    x: number,
-    xStride: number,
-    lab: number,
-    len: number,
-    C: number,
-    dice: number,
-    ce: number,
-    flags: number,
-    scratch: number,
-  ): number;
+  diceCELogitSums: LogitSums;
   diceCEAddGrad(
     p: number,
     pStride: number,

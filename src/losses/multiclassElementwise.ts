@@ -45,8 +45,23 @@ type SoftmaxSums = (
   smoothingOrGamma: number,
 ) => void;
 
+/** assembly/diceCE.ts diceCELogitSums: Dice and cross-entropy sums from logits, softmax inside; returns the |x| bits. */
+export type LogitSums = (
+  x: number,
+  xStride: number,
+  lab: number,
+  len: number,
+  C: number,
+  dice: number,
+  ce: number,
+  flags: number,
+  scratch: number,
+) => number;
+
 interface MulticlassElementwiseKernels {
   ceSums: SoftmaxSums;
+  /** With CE_ONLY in `flags`: the plain cross-entropy's sums alone (`dice`, `scratch` unused). */
+  diceCELogitSums: LogitSums;
   mcFocalSums: SoftmaxSums;
   ovrFocalSums(
     p: number,
@@ -377,11 +392,29 @@ function withWeights<T>(rt: Runtime, s: Setup, use: (w: number) => T): T {
   }
 }
 
+/** assembly/diceCE.ts flags: CE_ONLY, and IGNORE (labels −1 where ignored). */
+const CE_ONLY = 2;
+const CE_IGNORE = 1;
+
 /** The value pass: [Σ loss, kept pixels, Σ w·t], writing terms into `terms` when given. */
 function sums(rt: Runtime, s: Setup, terms: Float32Array | null): [number, number, number] {
   const { inputs } = s;
   const { C, S } = inputs;
   const k = rt.kernels<MulticlassElementwiseKernels>();
+  if (s.kind === "ce" && s.flags === LOGITS && inputs.labels && !terms) {
+    // the plain form from logits: one kernel, softmax inside, −ln p_y = (m − x_y) + ln(1 + u) (docs "crossEntropy")
+    const flags = CE_ONLY | (s.ignoreIndex === null ? 0 : CE_IGNORE);
+    return withF64(rt, SLOTS, (acc) => {
+      runClassPass(rt, inputs, {
+        activation: "softmax",
+        ignoreIndex: s.ignoreIndex,
+        kernelChecksPred: true,
+        run: (ch: ClassChunk) => k.diceCELogitSums(ch.x, ch.xStride, ch.labels, ch.len, C, 0, acc, flags, 0),
+      });
+      const f = rt.f64;
+      return [f[acc >>> 3], f[(acc >>> 3) + 1], f[(acc >>> 3) + 2]] as [number, number, number];
+    });
+  }
   const perPixel = terms && s.kind !== "sigmoid";
   return withWeights(rt, s, (w) =>
     withF64(rt, SLOTS, (acc) => {
