@@ -170,10 +170,14 @@ export function measure(fn, m) {
  * times just before and just after one call of a peer, so both see the same
  * state of the machine (a neighbour's burst slows both, not one row of a
  * table); the ratio of the round is the peer's time over the subject's median.
+ * The subject is warmed up first, as `measure` does (V8 starts wasm in its
+ * baseline compiler and tiers hot functions up after some calls).
  * peers: { name: { fn, rounds } }. Returns per peer the median ratio over
  * its rounds, the smallest and largest, and the rounds.
  */
-export function pairedRatios(subject, peers, reps = 5) {
+export function pairedRatios(subject, peers, reps = 5, warmupMs = 250) {
+  const start = now();
+  for (let i = 0; i < 10 || now() - start < warmupMs; i++) subject();
   const timesOf = (fn, k) => {
     const ts = [];
     for (let i = 0; i < k; i++) {
@@ -196,6 +200,27 @@ export function pairedRatios(subject, peers, reps = 5) {
     out[name] = { median: st.medianMs, min: st.minMs, max: Math.max(...ratios), rounds };
   }
   return out;
+}
+
+/**
+ * Medians of calls that are to be compared with each other (the same work at
+ * different settings): each round calls every function once, the order
+ * rotating from round to round, so a phase of the machine touches them all
+ * alike. fns: { name: fn }. Returns { name: stats } (stats as above).
+ */
+export function interleavedStats(fns, rounds) {
+  const names = Object.keys(fns);
+  const times = Object.fromEntries(names.map((k) => [k, []]));
+  for (const k of names) fns[k](); // warm-up
+  for (let r = 0; r < rounds; r++) {
+    for (let j = 0; j < names.length; j++) {
+      const k = names[(r + j) % names.length];
+      const t0 = now();
+      fns[k]();
+      times[k].push(now() - t0);
+    }
+  }
+  return Object.fromEntries(names.map((k) => [k, stats(times[k])]));
 }
 
 // ---------------------------------------------------------------- environment
