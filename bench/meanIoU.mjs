@@ -10,8 +10,8 @@
 //
 // Method as bench/run.mjs (bench/README.md): rows of one workload run back to
 // back, full GC before each row, first call timed alone, warm-up, then
-// repetitions until a count and a time are both reached; medians. The batch
-// workload is also measured in paired rounds (each peer call between segloss
+// repetitions until a count and a time are both reached; medians. Both
+// workloads are also measured in paired rounds (each peer call between segloss
 // calls, as bench/weighted.mjs does), so a machine that changes speed between
 // rows slows both sides of a ratio alike.
 
@@ -247,13 +247,13 @@ async function main() {
       for (const [form, row] of forms) {
         record(w, row, () => tfScalar(tf, () => tfMeanIoU(tf, x, W.perImage, form)));
       }
-      if (peer.name === "tfjs-wasm" && !W.perImage) {
+      if (peer.name === "tfjs-wasm") {
         for (const { row, seg, inputs } of segRows.slice(0, 2)) {
           collectGarbage();
           const r = pairedRatios(() => seg.meanIoU(inputs.t, inputs.p, opts), {
-            "plain-js": { fn: () => plainMeanIoU(data.target, data.pred, data.shape, false), rounds: args.quick ? 7 : 15 },
-            "tfjs-wasm (greater)": { fn: () => tfScalar(tf, () => tfMeanIoU(tf, x, false, "greater")), rounds: 5 },
-            "tfjs-wasm (step)": { fn: () => tfScalar(tf, () => tfMeanIoU(tf, x, false, "step")), rounds: 5 },
+            "plain-js": { fn: () => plainMeanIoU(data.target, data.pred, data.shape, W.perImage), rounds: args.quick ? 7 : 15 },
+            "tfjs-wasm (greater)": { fn: () => tfScalar(tf, () => tfMeanIoU(tf, x, W.perImage, "greater")), rounds: 5 },
+            "tfjs-wasm (step)": { fn: () => tfScalar(tf, () => tfMeanIoU(tf, x, W.perImage, "step")), rounds: 5 },
           });
           paired.push({ w, row, r });
           log(
