@@ -150,12 +150,20 @@ describe("the demo page", () => {
     const png = (data: Uint8Array) => Buffer.from(encode({ width: SIZE, height: SIZE, data, channels: 1, depth: 8 }));
     const page = await openPage(await browser.get(), "/dist-demo/", errors);
     await settled(page);
+    const grey = (bytes: Uint8Array) => Float32Array.from(decode(bytes).data as Uint8Array, (v) => greyOf(v, v, v, 255));
+    const wantTarget = toMask(grey(png(mask)));
     await page.setInputFiles("#mask-file", { name: "mask.png", mimeType: "image/png", buffer: png(mask) });
     await page.setInputFiles("#pred-file", { name: "pred.png", mimeType: "image/png", buffer: png(prob) });
-    await page.waitForFunction(() => (globalThis as unknown as { __demo: { base: Float32Array } }).__demo.base[0] !== 0.5);
+    // the two files are decoded asynchronously and may land in either order: wait for both
+    await page.waitForFunction(
+      (ones) => {
+        const d = (globalThis as unknown as { __demo: { base: Float32Array; target: Float32Array } }).__demo;
+        return d.base[0] !== 0.5 && d.target.reduce((a, v) => a + v, 0) === ones;
+      },
+      wantTarget.reduce((a, v) => a + v, 0),
+    );
     const state = await settled(page);
-    const grey = (bytes: Uint8Array) => Float32Array.from(decode(bytes).data as Uint8Array, (v) => greyOf(v, v, v, 255));
-    expect(Float32Array.from(state.target)).toEqual(toMask(grey(png(mask))));
+    expect(Float32Array.from(state.target)).toEqual(wantTarget);
     expect(Float32Array.from(state.base)).toEqual(grey(png(prob)));
     expectSameAsNode(state, await node("simd"));
     expect(errors).toEqual([]);
