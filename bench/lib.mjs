@@ -203,6 +203,16 @@ export function pairedRatios(subject, peers, reps = 5, warmupMs = 250) {
 }
 
 /**
+ * One pairedRatios result as a table cell: median ratio (min–max, rounds),
+ * and with a `target`, whether the median reaches it. "—" when there is none.
+ */
+export function pairedCell(v, target = null) {
+  if (!v) return "—";
+  const goal = target ? ` ${v.median >= target ? "✓" : "✗"} ≥${target}×` : "";
+  return `${fmt3(v.median)}× (${fmt3(v.min)}–${fmt3(v.max)}, ${v.rounds} rounds)${goal}`;
+}
+
+/**
  * Medians of calls that are to be compared with each other (the same work at
  * different settings): each round calls every function once, the order
  * rotating from round to round, so a phase of the machine touches them all

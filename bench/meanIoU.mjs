@@ -31,6 +31,7 @@ import {
   isShape3,
   machine,
   measure,
+  pairedCell,
   pairedRatios,
   parseOptions,
   SEGLOSS_ROWS,
@@ -335,8 +336,6 @@ async function main() {
   );
   if (paired.length) {
     const label = (id) => SEGLOSS_ROWS.find((r) => r.id === id)?.label ?? id;
-    const cell = (v, target) =>
-      `${fmt3(v.median)}× (${fmt3(v.min)}–${fmt3(v.max)}, ${v.rounds} rounds)${target ? ` ${v.median >= target ? "✓" : "✗"} ≥${target}×` : ""}`;
     lines.push(
       "",
       "Paired rounds (each peer call between segloss calls); median ratio over the rounds (min–max):",
@@ -346,9 +345,9 @@ async function main() {
         paired.map(({ w, row, r }) => [
           w,
           label(row),
-          cell(r["plain-js"], row === GOAL_ROW.plain ? TARGET_VS_PLAIN : null),
-          cell(r["tfjs-wasm (greater)"], row === GOAL_ROW.tfjs ? TARGET_VS_TFJS : null),
-          cell(r["tfjs-wasm (step)"], null),
+          pairedCell(r["plain-js"], row === GOAL_ROW.plain ? TARGET_VS_PLAIN : null),
+          pairedCell(r["tfjs-wasm (greater)"], row === GOAL_ROW.tfjs ? TARGET_VS_TFJS : null),
+          pairedCell(r["tfjs-wasm (step)"]),
         ]),
       ),
     );

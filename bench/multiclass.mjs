@@ -14,7 +14,20 @@
 //   node bench/multiclass.mjs [--quick] [--shape N,H,W] [--classes C] [--no-tf] [--segloss MODULE]
 
 import { mulberry32 as rng } from "./data.mjs";
-import { envLine, fail, fmt3, fmtMs, loadSegloss, machine, measure, pairedRatios, parseOptions, table, timeBudget } from "./lib.mjs";
+import {
+  envLine,
+  fail,
+  fmt3,
+  fmtMs,
+  loadSegloss,
+  machine,
+  measure,
+  pairedCell,
+  pairedRatios,
+  parseOptions,
+  table,
+  timeBudget,
+} from "./lib.mjs";
 import { loadTf } from "./peers/tfjs.mjs";
 
 const USAGE = "usage: node bench/multiclass.mjs [--quick] [--shape N,H,W] [--classes C] [--no-tf] [--segloss MODULE]";
@@ -393,8 +406,6 @@ if (goals.length) {
   );
 }
 if (paired.length) {
-  const cell = (v, target) =>
-    v ? `${fmt3(v.median)}× (${fmt3(v.min)}–${fmt3(v.max)})${target ? ` ${v.median >= target ? "✓" : "✗"} ≥${target}×` : ""}` : "—";
   console.log("\ndiceCE (one call), NCHW, paired rounds (each peer call between segloss calls): median ratio over the rounds (min–max)\n");
   console.log(
     table(
@@ -404,9 +415,9 @@ if (paired.length) {
         return [
           w.name,
           row,
-          cell(r["plain JS"], row === GOAL_ROW.plain ? TARGET.plain : null),
-          cell(r["tfjs-wasm"], null),
-          cell(r["tfjs-wasm class loop"], row === GOAL_ROW.tfjs ? t : null),
+          pairedCell(r["plain JS"], row === GOAL_ROW.plain ? TARGET.plain : null),
+          pairedCell(r["tfjs-wasm"]),
+          pairedCell(r["tfjs-wasm class loop"], row === GOAL_ROW.tfjs ? t : null),
         ];
       }),
     ),

@@ -25,6 +25,7 @@ import {
   isShape3,
   machine,
   measure,
+  pairedCell,
   pairedRatios,
   parseOptions,
   SEGLOSS_ROWS,
@@ -502,12 +503,7 @@ async function main() {
         "median ratio over the rounds (min–max):",
       "",
     );
-    const cell = (r, peer) => {
-      const v = r[peer];
-      if (!v) return "—";
-      const want = TARGETS.wbd[peer];
-      return `${fmtX(v.median)} (${v.min.toFixed(1)}–${v.max.toFixed(1)}, ${v.rounds} rounds) ${v.median >= want ? "✓" : "✗"} ≥${want}×`;
-    };
+    const cell = (r, peer) => pairedCell(r[peer], TARGETS.wbd[peer]);
     lines.push(
       table(
         ["implementation", "× vs plain JS", "× vs tfjs-wasm"],
